@@ -1,0 +1,205 @@
+// Owns the `tsunagari` command line: argument parsing, progress and tables on the terminal, exit codes.
+// User mistakes print one line (object, file:line, hint) and exit 1 without a stack trace.
+// Every command is a thin call into src/ (topology, lab, setup, report).
+import { parseArgs } from 'node:util';
+import { spawn } from 'node:child_process';
+import { isUserError, UserError } from './util/errors.js';
+import { loadTopology } from './topology/load.js';
+import { KINDS } from './topology/kinds.js';
+import { topologyJsonSchema } from './topology/schema.js';
+import { Context } from './lab/context.js';
+import { up, type Progress } from './lab/up.js';
+import { teardown, cleanupAll } from './lab/down.js';
+import { openLab } from './lab/running.js';
+import { Ledger } from './lab/ledger.js';
+import { discoverLab, labsIn } from './lab/discover.js';
+import { topologySvg } from './report/graph.js';
+import { labTables } from './lab/status.js';
+import { setup } from './setup/index.js';
+import { doctor, formatDoctor } from './setup/doctor.js';
+import { stopDaemons } from './setup/daemons.js';
+
+const USAGE = `tsunagari — network acceptance tests on real labs (containers, Open vSwitch, veth, VXLAN)
+
+usage:
+  tsunagari setup [--no-images] [--stop]   install what is missing, start Docker and OVS, build images
+  tsunagari doctor                          what this machine has, lacks or cannot do, and how to fix it
+  tsunagari validate <topology.yaml>...    check topology files without creating anything
+  tsunagari up <topology.yaml>             bring a lab up (progress per node/link, then a summary)
+  tsunagari status [<lab>] [--json]        labs that are up: nodes, addresses, links; leftovers
+  tsunagari exec <lab> <node> -- <cmd>...  run a command inside a node (terminal attached)
+  tsunagari graph <topology.yaml|lab>      the topology as SVG on stdout
+  tsunagari down <lab>...                  remove exactly these labs
+  tsunagari cleanup                        remove everything any tsunagari run left behind
+  tsunagari kinds                          the node kinds and their defaults
+  tsunagari schema                         the topology JSON Schema on stdout
+`;
+
+const out = (s: string): void => { process.stdout.write(s.endsWith('\n') ? s : `${s}\n`); };
+const err = (s: string): void => { process.stderr.write(s.endsWith('\n') ? s : `${s}\n`); };
+
+function progressPrinter(): (p: Progress) => void {
+  const tty = process.stdout.isTTY;
+  const mark = (s: Progress['status']): string => (s === 'done' ? (tty ? '\x1b[32m✓\x1b[0m' : '✓') : s === 'fail' ? (tty ? '\x1b[31m✗\x1b[0m' : '✗') : '…');
+  return (p) => {
+    if (p.status === 'start' && p.phase !== 'unwind') return;
+    if (p.phase === 'unwind') { out(p.status === 'start' ? '  unwinding: removing what was created …' : '  unwound: nothing left behind'); return; }
+    if (p.phase === 'ready') { out(`lab ${p.name} is up in ${((p.ms ?? 0) / 1000).toFixed(1)} s`); return; }
+    const ms = p.ms !== undefined ? ` ${p.ms} ms` : '';
+    out(`  ${mark(p.status)} ${p.phase.padEnd(6)} ${p.name}${ms}${p.status === 'fail' && p.detail ? `: ${p.detail.split('\n')[0]}` : ''}`);
+  };
+}
+
+async function cmdUp(ctx: Context, args: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  if (positionals.length !== 1) throw new UserError('usage: tsunagari up <topology.yaml>');
+  const lab = await loadTopology(positionals[0] as string);
+  out(`bringing up lab ${lab.name} (${lab.nodes.length} nodes, ${lab.switches.length} switches, ${lab.links.length} links)`);
+  const ac = new AbortController();
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signals++;
+    if (signals === 1) { err(`\n${sig}: stopping start-up and removing what was created (again to quit at once)`); ac.abort(); }
+    else process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await up(ctx, lab, { progress: progressPrinter(), signal: ac.signal });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  out('');
+  out(await labTables(openLab(ctx, lab.name)));
+  out(`\nnext: tsunagari exec ${lab.name} ${lab.nodes[0]?.name ?? '<node>'} -- ip -br addr   ·   tsunagari down ${lab.name}`);
+  return 0;
+}
+
+async function cmdValidate(args: string[]): Promise<number> {
+  if (!args.length) throw new UserError('usage: tsunagari validate <topology.yaml>...');
+  let bad = 0;
+  for (const f of args) {
+    try {
+      const lab = await loadTopology(f);
+      out(`✓ ${f}: lab ${lab.name}: ${lab.nodes.length} nodes, ${lab.switches.length} switches, ${lab.links.length} links`);
+    } catch (e) {
+      if (!isUserError(e)) throw e;
+      bad++;
+      err(e.message);
+    }
+  }
+  return bad ? 1 : 0;
+}
+
+async function cmdStatus(ctx: Context, args: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
+  const ledgers = positionals.length ? positionals.map((n) => openLab(ctx, n).ledger) : Ledger.all();
+  if (values.json) {
+    out(JSON.stringify(ledgers.map((l) => ({ lab: l.data.lab, run: l.data.run, state: l.data.state, startedAt: l.data.startedAt, file: l.data.file, topology: l.data.topology, handles: l.data.handles })), null, 2));
+    return 0;
+  }
+  if (!ledgers.length) out('no lab is up');
+  for (const l of ledgers) out(`${await labTables(openLab(ctx, l.data.lab))}\n`);
+  if (!positionals.length) {
+    const found = await discoverLab(ctx, undefined);
+    const known = new Set(ledgers.map((l) => l.data.lab));
+    const orphans = labsIn(found).filter((n) => !known.has(n));
+    for (const o of orphans) out(`leftovers of lab ${o} (no ledger): run \`tsunagari cleanup\``);
+    for (const s of found.skipped) out(`note: ${s}`);
+  }
+  return 0;
+}
+
+async function cmdExec(ctx: Context, args: string[]): Promise<number> {
+  const dash = args.indexOf('--');
+  const head = dash >= 0 ? args.slice(0, dash) : args.slice(0, 2);
+  const cmd = dash >= 0 ? args.slice(dash + 1) : args.slice(2);
+  if (head.length !== 2 || !cmd.length) throw new UserError('usage: tsunagari exec <lab> <node> -- <command> [args…]');
+  const running = openLab(ctx, head[0] as string);
+  const prefix = await running.commandPrefix(head[1] as string);
+  return new Promise((resolve, reject) => {
+    const child = spawn(prefix[0] as string, [...prefix.slice(1), ...cmd], { stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('exit', (code, sig) => resolve(code ?? (sig ? 128 : 1)));
+  });
+}
+
+async function cmdGraph(ctx: Context, args: string[]): Promise<number> {
+  if (args.length !== 1) throw new UserError('usage: tsunagari graph <topology.yaml|lab>');
+  const a = args[0] as string;
+  const lab = /\.ya?ml$/i.test(a) ? await loadTopology(a) : openLab(ctx, a).lab;
+  process.stdout.write(topologySvg(lab));
+  return 0;
+}
+
+async function cmdDown(ctx: Context, args: string[]): Promise<number> {
+  if (!args.length) throw new UserError('usage: tsunagari down <lab>...', '`tsunagari status` lists the labs; `tsunagari cleanup` removes everything');
+  for (const name of args) {
+    const hadLedger = !!Ledger.read(name);
+    const r = await teardown(ctx, name);
+    const n = r.removed;
+    if (!hadLedger && n.containers + n.namespaces + n.bridges + n.interfaces === 0) {
+      throw new UserError(`unknown lab ${name}; known: ${Ledger.all().map((l) => l.data.lab).join(', ') || '(none up)'}`);
+    }
+    out(`lab ${name} is down (removed ${n.containers} containers, ${n.namespaces} namespaces, ${n.bridges} bridges, ${n.interfaces} interfaces)`);
+    for (const s of r.skipped) out(`note: ${s}`);
+  }
+  return 0;
+}
+
+async function cmdCleanup(ctx: Context): Promise<number> {
+  const results = await cleanupAll(ctx);
+  if (!results.length) out('nothing to clean up: no tsunagari containers, bridges, interfaces, namespaces or ledgers');
+  for (const r of results) {
+    const n = r.removed;
+    out(`lab ${r.lab}: removed ${n.containers} containers, ${n.namespaces} namespaces, ${n.bridges} bridges, ${n.interfaces} interfaces`);
+  }
+  const again = await discoverLab(ctx, undefined);
+  for (const s of again.skipped) out(`note: ${s}`);
+  if (again.count) { err(`still present after cleanup: ${again.count} resources of ${labsIn(again).join(', ')}`); return 1; }
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...args] = argv;
+  const ctx = new Context((line) => err(line));
+  switch (cmd) {
+    case 'setup': {
+      const { values } = parseArgs({ args, options: { 'no-images': { type: 'boolean' }, stop: { type: 'boolean' } } });
+      if (values.stop) { await stopDaemons(out); return 0; }
+      await setup({ log: out, images: !values['no-images'] });
+      return 0;
+    }
+    case 'doctor': { const r = await doctor(); out(formatDoctor(r)); return 0; }
+    case 'validate': return cmdValidate(args);
+    case 'up': return cmdUp(ctx, args);
+    case 'status': return cmdStatus(ctx, args);
+    case 'exec': return cmdExec(ctx, args);
+    case 'graph': return cmdGraph(ctx, args);
+    case 'down': return cmdDown(ctx, args);
+    case 'cleanup': return cmdCleanup(ctx);
+    case 'kinds':
+      for (const k of Object.values(KINDS)) out(`${k.name.padEnd(8)} ${k.description}`);
+      return 0;
+    case 'schema': out(JSON.stringify(topologyJsonSchema(), null, 2)); return 0;
+    case undefined: case 'help': case '--help': case '-h': out(USAGE); return 0;
+    default: throw new UserError(`unknown command ${cmd}; known: setup, doctor, validate, up, status, exec, graph, down, cleanup, kinds, schema`, '`tsunagari help`');
+  }
+}
+
+export async function runCli(argv: string[]): Promise<void> {
+  try {
+    process.exitCode = await main(argv);
+  } catch (e) {
+    if (isUserError(e)) {
+      err(`tsunagari: ${e.message}`);
+    } else {
+      const m = e instanceof Error ? e.message : String(e);
+      err(`tsunagari: ${m}`);
+      if (process.env.TSUNAGARI_DEBUG) err((e as Error).stack ?? '');
+      else err('(set TSUNAGARI_DEBUG=1 to see where this came from)');
+    }
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,47 @@
+// Owns finding what tsunagari left on this machine, by label only: Docker labels, OVS external_ids,
+// ifalias of host interfaces and of namespace loopbacks, plus the ledgers. Never matches name patterns.
+// Must not delete anything (down.ts does).
+import type { Context } from './context.js';
+import type { DiscoveredNode } from '../runtime/types.js';
+import type { OvsObject } from '../fabric/ovs.js';
+import { discoverHostIfs, type HostIf } from '../fabric/host.js';
+import { Ledger } from './ledger.js';
+
+export interface Found {
+  containers: DiscoveredNode[];
+  namespaces: DiscoveredNode[];
+  bridges: OvsObject[];
+  ports: OvsObject[];
+  hostIfs: HostIf[];
+  ledgers: Ledger[];
+  count: number;               // resources (not ledgers)
+  skipped: string[];           // engines not consulted, with the reason
+}
+
+export interface DiscoverOptions { docker?: boolean; ovs?: boolean; }
+
+/** Everything labelled for one lab, or for any lab when lab is undefined. */
+export async function discoverLab(ctx: Context, lab: string | undefined, o: DiscoverOptions = {}): Promise<Found> {
+  const skipped: string[] = [];
+  const [containers, namespaces, ovsFound, hostIfs] = await Promise.all([
+    o.docker === false ? [] : ctx.dockerRuntime().then((rt) => rt.discover(lab)).catch((e: Error) => {
+      skipped.push(`Docker containers not checked (${e.message.split('\n')[0]})`); return [] as DiscoveredNode[];
+    }),
+    ctx.netns.discover(lab),
+    o.ovs === false ? { bridges: [], ports: [] } : ctx.ovs().then((ovs) => ovs.discover(lab)).catch((e: Error) => {
+      skipped.push(`Open vSwitch not checked (${e.message.split('\n')[0]})`); return { bridges: [] as OvsObject[], ports: [] as OvsObject[] };
+    }),
+    discoverHostIfs(lab),
+  ]);
+  const ledgers = Ledger.all().filter((l) => !lab || l.data.lab === lab);
+  const count = containers.length + namespaces.length + ovsFound.bridges.length + ovsFound.ports.length + hostIfs.length;
+  return { containers, namespaces, bridges: ovsFound.bridges, ports: ovsFound.ports, hostIfs, ledgers, count, skipped };
+}
+
+/** Lab names that have anything on this machine. */
+export function labsIn(f: Found): string[] {
+  const s = new Set<string>();
+  for (const x of [...f.containers, ...f.namespaces, ...f.bridges, ...f.ports, ...f.hostIfs]) s.add(x.lab);
+  for (const l of f.ledgers) s.add(l.data.lab);
+  return [...s].sort();
+}

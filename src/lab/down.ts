@@ -1,0 +1,75 @@
+// Owns removing labs: exactly one lab (`down`) or everything tsunagari left anywhere (`cleanup`),
+// found by label (discover.ts) and by the ledger's write-ahead records. Never touches unlabelled
+// containers, bridges, interfaces or namespaces that no ledger of ours names.
+import type { Context } from './context.js';
+import { discoverLab, labsIn, type Found } from './discover.js';
+import { Ledger } from './ledger.js';
+import { deleteHostIfs, hostIfNames } from '../fabric/host.js';
+import { deleteNetns, listNetns } from '../runtime/netns.js';
+import { mapLimit } from '../util/exec.js';
+
+export interface TeardownResult { lab: string; removed: { containers: number; namespaces: number; bridges: number; interfaces: number }; skipped: string[]; }
+
+export async function teardown(ctx: Context, lab: string, o: { ledger?: Ledger } = {}): Promise<TeardownResult> {
+  const ledger = o.ledger ?? Ledger.read(lab);
+  if (ledger) { ledger.data.state = 'removing'; ledger.save(); }
+  // With a ledger we know which engines the lab used; without one, look everywhere.
+  const topo = ledger?.data.topology;
+  const found = await discoverLab(ctx, lab, {
+    docker: topo ? topo.nodes.some((n) => n.runtime === 'docker') || ledger!.data.containers.length > 0 : undefined,
+    ovs: topo ? topo.switches.length > 0 || ledger!.data.bridges.length > 0 : undefined,
+  });
+  const result = await removeFound(ctx, found, ledger ? [ledger] : []);
+  ledger?.remove();
+  return { lab, ...result };
+}
+
+async function removeFound(ctx: Context, found: Found, ledgers: Ledger[]): Promise<Omit<TeardownResult, 'lab'>> {
+  // OVS first: bridges (with their ports), then labelled ports left on other bridges.
+  const bridgeNames = new Set(found.bridges.map((b) => b.name));
+  for (const l of ledgers) for (const b of l.data.bridges) bridgeNames.add(b);
+  if (found.bridges.length || found.ports.length || ledgers.some((l) => l.data.bridges.length)) {
+    const ovs = await ctx.ovs();
+    await ovs.delBridges([...bridgeNames]);
+    // Ports of deleted bridges are gone already (--if-exists); this catches ports on foreign bridges.
+    await ovs.delPorts(found.ports.map((p) => p.name));
+  }
+  // Host interfaces: labelled ones, and ones a ledger recorded (created before their label was set).
+  const present = await hostIfNames();
+  const ifs = new Set(found.hostIfs.map((i) => i.name));
+  for (const l of ledgers) for (const n of l.data.hostIfs) if (present.has(n)) ifs.add(n);
+  for (const b of bridgeNames) ifs.delete(b);
+  await deleteHostIfs([...ifs]);
+  // Containers (their veths go with them), then namespaces.
+  if (found.containers.length) {
+    const rt = await ctx.dockerRuntime();
+    await rt.removeAll(found.containers.map((c) => c.ref));
+  }
+  const nsPresent = new Set(await listNetns());
+  const ns = new Set(found.namespaces.map((n) => n.ref));
+  for (const l of ledgers) for (const n of l.data.namespaces) if (nsPresent.has(n)) ns.add(n);
+  await mapLimit([...ns], 4, (n) => deleteNetns(n));
+  return {
+    removed: { containers: found.containers.length, namespaces: ns.size, bridges: bridgeNames.size, interfaces: ifs.size },
+    skipped: found.skipped,
+  };
+}
+
+/** Removes everything any tsunagari run left behind on this machine. */
+export async function cleanupAll(ctx: Context): Promise<TeardownResult[]> {
+  const found = await discoverLab(ctx, undefined);
+  const results: TeardownResult[] = [];
+  for (const lab of labsIn(found)) {
+    const only = (x: { lab: string }): boolean => x.lab === lab;
+    const part: Found = {
+      ...found,
+      containers: found.containers.filter(only), namespaces: found.namespaces.filter(only),
+      bridges: found.bridges.filter(only), ports: found.ports.filter(only), hostIfs: found.hostIfs.filter(only),
+      ledgers: found.ledgers.filter((l) => l.data.lab === lab),
+    };
+    const r = await removeFound(ctx, part, part.ledgers);
+    for (const l of part.ledgers) l.remove();
+    results.push({ lab, ...r });
+  }
+  return results;
+}

@@ -1,0 +1,37 @@
+// Owns the human-readable picture of a lab that is up: a node table (kind, runtime, where it lives,
+// addresses) and a link table (what connects to what, host-side port). Read-only.
+import type { RunningLab } from './running.js';
+import type { Link } from '../topology/types.js';
+
+export function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c] as number))).join('  ').trimEnd()).join('\n');
+}
+
+function linkRow(l: Link): string[] {
+  if (l.type === 'veth') return [l.name, 'veth', `${l.a.node}:${l.a.iface}`, `${l.b.node}:${l.b.iface}`, ''];
+  if (l.type === 'switch') {
+    const v = l.vlan?.vlan !== undefined ? `vlan ${l.vlan.vlan}` : l.vlan?.trunk ? `trunk ${l.vlan.trunk.join(',')}` : '';
+    return [l.name, 'switch', `${l.node.node}:${l.node.iface}`, `${l.switch} (port ${l.hostIf})`, v];
+  }
+  const side = (s: typeof l.a): string => (s.kind === 'switch' ? `${s.switch} (port ${s.hostIf})` : s.kind === 'node' ? `${s.node}:${s.iface}` : `remote ${s.address}`);
+  return [l.name, 'vxlan', side(l.a), side(l.b), `vni ${l.vni} port ${l.dstport}${l.udpChecksum ? ' udpcsum' : ''}`];
+}
+
+export async function labTables(r: RunningLab): Promise<string> {
+  const d = r.ledger.data;
+  const lab = r.lab;
+  const head = `lab ${lab.name}  state ${d.state}  run ${d.run}  since ${d.startedAt}${d.file ? `  file ${d.file}` : ''}`;
+  const nodes: string[][] = [['NODE', 'KIND', 'RUNTIME', 'WHERE', 'ADDRESSES']];
+  for (const n of lab.nodes) {
+    const h = d.handles[n.name];
+    const where = !h ? '(not created)' : h.runtime === 'docker' ? `container ${n.container}` : `netns ${h.nsRef}`;
+    const addrs = n.interfaces.flatMap((i) => i.addresses.map((a) => `${i.name} ${a}`)).join(', ');
+    nodes.push([n.name, n.kind, n.runtime, where, addrs]);
+  }
+  const sw: string[][] = [['SWITCH', 'OVS BRIDGE']];
+  for (const s of lab.switches) sw.push([s.name, s.bridge]);
+  const links: string[][] = [['LINK', 'TYPE', 'A', 'B', '']];
+  for (const l of lab.links) links.push(linkRow(l));
+  return [head, '', table(nodes), ...(lab.switches.length ? ['', table(sw)] : []), '', table(links)].join('\n');
+}

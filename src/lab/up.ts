@@ -1,0 +1,190 @@
+// Owns bringing a resolved topology up: nodes, switches, links, addresses, routes, start commands —
+// in that order, in parallel where it helps, recording every resource in the ledger *before* creating it.
+// On any error or abort (Ctrl-C), it unwinds through teardown so no partial lab is left behind.
+import type { Lab, Node, SwitchLink, VethLink, VxlanLink } from '../topology/types.js';
+import type { NodeHandle } from '../runtime/types.js';
+import { UserError } from '../util/errors.js';
+import { mapLimit } from '../util/exec.js';
+import { Ledger, alive } from './ledger.js';
+import { newRunId, type Owner } from './labels.js';
+import type { Context } from './context.js';
+import { teardown } from './down.js';
+import { hostBatch, hostIfNames } from '../fabric/host.js';
+import { vethLines } from '../fabric/veth.js';
+import { switchPortLines, switchPortSpec } from '../fabric/switchport.js';
+import { createVxlanSwitchSides, vxlanHostIfs, vxlanNamespaces, vxlanNodeLine } from '../fabric/vxlan.js';
+import { applyOffloads, applySysctls, configureNode } from '../fabric/node-config.js';
+import { discoverLab } from './discover.js';
+
+export type Phase = 'check' | 'node' | 'switch' | 'link' | 'config' | 'exec' | 'ready' | 'unwind';
+export interface Progress { phase: Phase; name: string; status: 'start' | 'done' | 'fail'; ms?: number; detail?: string; }
+
+export interface UpOptions {
+  progress?: (p: Progress) => void;
+  signal?: AbortSignal;
+  /** Parallel node creations (Docker on 2 cores gains little past 4). */
+  parallel?: number;
+}
+
+export interface UpResult { lab: Lab; run: string; handles: Record<string, NodeHandle>; ms: number; }
+
+class Aborted extends UserError {
+  constructor() { super('lab start-up interrupted; everything it created was removed'); }
+}
+
+export async function up(ctx: Context, lab: Lab, opts: UpOptions = {}): Promise<UpResult> {
+  const t0 = Date.now();
+  const progress = opts.progress ?? (() => {});
+  const step = async <T>(phase: Phase, name: string, fn: () => Promise<T>): Promise<T> => {
+    if (opts.signal?.aborted) throw new Aborted();
+    const t = Date.now();
+    progress({ phase, name, status: 'start' });
+    try {
+      const v = await fn();
+      progress({ phase, name, status: 'done', ms: Date.now() - t });
+      return v;
+    } catch (e) {
+      progress({ phase, name, status: 'fail', ms: Date.now() - t, detail: (e as Error).message });
+      throw e;
+    }
+  };
+
+  await step('check', 'no lab of that name is up', () => assertAbsent(ctx, lab));
+  const run = newRunId();
+  const owner: Owner = { lab: lab.name, run };
+  const ledger = Ledger.create(lab, run);
+  ledger.save();
+
+  try {
+    await step('check', 'host names are free', () => assertHostNamesFree(lab));
+    const needOvs = lab.switches.length > 0;
+    const [ovs] = await Promise.all([
+      needOvs ? ctx.ovs() : undefined,
+      lab.nodes.some((n) => n.runtime === 'docker') ? ctx.docker() : undefined,
+    ]);
+
+    // 1. Nodes, in parallel.
+    ledger.intend('containers', lab.nodes.filter((n) => n.runtime === 'docker').map((n) => n.container));
+    ledger.intend('namespaces', lab.nodes.filter((n) => n.runtime === 'netns').map((n) => n.netns));
+    const handles: Record<string, NodeHandle> = {};
+    await mapLimit(lab.nodes, opts.parallel ?? 4, (node) => step('node', node.name, async () => {
+      const rt = await ctx.runtime(node.runtime);
+      handles[node.name] = await rt.create(node, owner);
+      ledger.data.handles[node.name] = handles[node.name] as NodeHandle;
+      ledger.save();
+    }));
+
+    // 2. Switches: one OVS transaction.
+    if (ovs && lab.switches.length) {
+      ledger.intend('bridges', lab.switches.map((s) => s.bridge));
+      await step('switch', lab.switches.map((s) => s.name).join(', '), () =>
+        ovs.addBridges(owner, lab.switches.map((s) => ({ bridge: s.bridge, name: s.name }))));
+    }
+
+    // 3. Links.
+    const veths = lab.links.filter((l): l is VethLink => l.type === 'veth');
+    const sports = lab.links.filter((l): l is SwitchLink => l.type === 'switch');
+    const vxlans = lab.links.filter((l): l is VxlanLink => l.type === 'vxlan');
+    ledger.intend('hostIfs', [...sports.map((l) => l.hostIf), ...vxlans.flatMap(vxlanHostIfs)]);
+    ledger.intend('namespaces', vxlans.flatMap(vxlanNamespaces));
+    const h = (n: string): NodeHandle => handles[n] as NodeHandle;
+    const nodeByName = new Map(lab.nodes.map((n) => [n.name, n]));
+    const mtuOf = (l: SwitchLink): number | undefined =>
+      nodeByName.get(l.node.node)?.interfaces.find((i) => i.name === l.node.iface)?.mtu;
+    if (veths.length || sports.length) {
+      await step('link', `${veths.length + sports.length} veth`, () => hostBatch([
+        ...veths.flatMap((l) => vethLines(l, h(l.a.node), h(l.b.node))),
+        ...sports.flatMap((l) => switchPortLines(l, h(l.node.node), owner, mtuOf(l))),
+      ], 'create veth links'));
+    }
+    for (const l of vxlans) {
+      await step('link', l.name, () => createVxlanSwitchSides(l, owner));
+    }
+    if (ovs) {
+      const swByName = new Map(lab.switches.map((s) => [s.name, s]));
+      const ports = sports.map((l) => switchPortSpec(l, swByName.get(l.switch) as (typeof lab.switches)[number]));
+      for (const l of vxlans) {
+        for (const s of [l.a, l.b]) {
+          if (s.kind === 'switch') ports.push({ bridge: (swByName.get(s.switch) as (typeof lab.switches)[number]).bridge, port: s.hostIf, name: l.name });
+        }
+      }
+      if (ports.length) await step('link', `${ports.length} switch ports`, () => ovs.addPorts(owner, ports));
+    }
+
+    // 4. Addresses and routes inside each node; VXLAN devices of node↔node links first.
+    const nodeVx = new Map<string, string[]>();
+    for (const l of vxlans) {
+      for (const side of ['a', 'b'] as const) {
+        const x = vxlanNodeLine(l, side);
+        if (x) nodeVx.set(x.node, [...(nodeVx.get(x.node) ?? []), x.line]);
+      }
+    }
+    await mapLimit(lab.nodes, 4, (node) => step('config', node.name, async () => {
+      const path = h(node.name).netnsPath;
+      await configureNode(node, path, nodeVx.get(node.name) ?? []);
+      await applySysctls(node, path);
+      await applyOffloads(node, path);
+    }));
+
+    // 5. Start commands, nodes in parallel, lines in order.
+    await mapLimit(lab.nodes.filter((n) => n.exec.length), 4, (node) => step('exec', node.name, async () => {
+      await runStartCommands(ctx, node, h(node.name));
+    }));
+
+    ledger.data.state = 'up';
+    ledger.save();
+    progress({ phase: 'ready', name: lab.name, status: 'done', ms: Date.now() - t0 });
+    return { lab, run, handles, ms: Date.now() - t0 };
+  } catch (e) {
+    progress({ phase: 'unwind', name: lab.name, status: 'start' });
+    try {
+      await teardown(ctx, lab.name, { ledger });
+    } catch (e2) {
+      throw new Error(`${(e as Error).message}\nand unwinding failed too: ${(e2 as Error).message}; run \`tsunagari cleanup\``);
+    }
+    progress({ phase: 'unwind', name: lab.name, status: 'done' });
+    throw e;
+  }
+}
+
+async function runStartCommands(ctx: Context, node: Node, h: NodeHandle): Promise<void> {
+  const rt = await ctx.runtime(node.runtime);
+  for (const line of node.exec) {
+    const r = await rt.exec(h, ['sh', '-c', line], { timeoutMs: 60000 });
+    if (r.code !== 0) {
+      const out = (r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ');
+      throw new UserError(`node ${node.name}: start command \`${line}\` failed (exit ${r.code})${out ? `: ${out}` : ''}`,
+        'fix the command under `exec:` in the topology');
+    }
+  }
+}
+
+async function assertAbsent(ctx: Context, lab: Lab): Promise<void> {
+  const existing = Ledger.read(lab.name);
+  if (existing) {
+    const how = existing.data.state === 'creating' && !alive(existing.data.pid)
+      ? `an interrupted run ${existing.data.run} left it behind` : `run ${existing.data.run}, started ${existing.data.startedAt}`;
+    throw new UserError(`cannot start lab ${lab.name} (it is already up: ${how})`, `\`tsunagari down ${lab.name}\` first`);
+  }
+  const found = await discoverLab(ctx, lab.name, { docker: lab.nodes.some((n) => n.runtime === 'docker'), ovs: lab.switches.length > 0 });
+  if (found.count > 0) {
+    throw new UserError(`cannot start lab ${lab.name} (${found.count} resources of an earlier run are still there)`,
+      `\`tsunagari down ${lab.name}\` or \`tsunagari cleanup\``);
+  }
+}
+
+/** Host-side names (bridges, ports, VXLAN devices, namespaces) must not exist yet, ours or anybody's. */
+async function assertHostNamesFree(lab: Lab): Promise<void> {
+  const names = [
+    ...lab.switches.map((s) => s.bridge),
+    ...lab.links.flatMap((l) => (l.type === 'switch' ? [l.hostIf] : l.type === 'vxlan' ? vxlanHostIfs(l) : [])),
+  ];
+  const existing = await hostIfNames();
+  for (const n of names) {
+    if (existing.has(n)) {
+      throw new UserError(`cannot start lab ${lab.name} (interface ${n} already exists on this machine)`,
+        'another lab with a colliding id may be up; `tsunagari status` shows the labs');
+    }
+  }
+}
+

@@ -1,0 +1,108 @@
+// Owns the *resolved* topology: the plain data every other module consumes. Produced only by
+// src/topology/resolve.ts from a validated file; nothing here has side effects or knows about Docker/OVS.
+// Names of host-side objects (bridges, ports, namespaces) are decided here once, see naming.ts.
+
+export type RuntimeName = 'docker' | 'netns';
+
+export interface Lab {
+  name: string;                 // lab name from the file (`name:`), unique per machine while up
+  id: string;                   // 6 hex chars derived from the name (naming.ts), used in host ifnames
+  file: string;                 // absolute path of the topology file ('' when built in memory)
+  dir: string;                  // directory used to resolve relative paths (fixtures)
+  description?: string;
+  nodes: Node[];
+  switches: Switch[];
+  links: Link[];
+}
+
+export interface Node {
+  name: string;
+  kind: string;                 // a key of the kind registry (kinds.ts)
+  runtime: RuntimeName;
+  image?: string;               // docker only; defaulted from the kind
+  container: string;            // docker container name (docker runtime)
+  netns: string;                // named network namespace (netns runtime)
+  interfaces: Interface[];      // in file order; `lo` may appear (extra addresses on loopback)
+  routes: Route[];              // default routes from gateway/gateway6 come first
+  sysctls: Record<string, string>;
+  files: FileCopy[];
+  exec: string[];               // shell command lines run in order after links and addresses are up
+  env: Record<string, string>;
+  capabilities: string[];       // docker CapAdd (from the kind)
+}
+
+export interface Interface {
+  name: string;                 // name inside the node, <= 15 chars
+  addresses: string[];          // CIDR, IPv4 and IPv6
+  mtu?: number;
+  mac?: string;
+  link?: string;                // name of the link that creates this interface (absent for `lo`)
+  txChecksumOffload?: boolean;  // false = `ethtool -K tx off` (tests that depend on checksums)
+}
+
+export interface Route {
+  to: string;                   // 'default' or a CIDR
+  via?: string;
+  dev?: string;
+  family: 4 | 6;
+}
+
+export interface FileCopy {
+  src: string;                  // absolute host path
+  dst: string;                  // absolute path inside the node
+  mode: 'copy' | 'mount';
+}
+
+export interface Switch {
+  name: string;                 // name in the topology
+  bridge: string;               // OVS bridge name on the host (naming.ts), <= 15 chars
+  ports: Record<string, PortVlan>; // per-port VLAN settings declared under the switch, by port name
+}
+
+export interface PortVlan {
+  vlan?: number;                // access port tag
+  trunk?: number[];             // trunk: allowed VLANs
+}
+
+/** A node end of a link. */
+export interface NodeEnd { node: string; iface: string; }
+
+/** veth between two nodes. */
+export interface VethLink {
+  type: 'veth';
+  name: string;
+  a: NodeEnd;
+  b: NodeEnd;
+}
+
+/** veth between a node and an OVS switch port. */
+export interface SwitchLink {
+  type: 'switch';
+  name: string;
+  node: NodeEnd;
+  switch: string;               // switch name in the topology
+  port: string;                 // port name as written (or defaulted), for status/graph
+  hostIf: string;               // host-side veth name = OVS port name (naming.ts)
+  vlan?: PortVlan;
+}
+
+export type VxlanSide =
+  | { kind: 'switch'; switch: string; hostIf: string; local: string; underlayNs?: string }
+  | { kind: 'node'; node: string; iface: string; local: string }
+  | { kind: 'remote'; address: string };
+
+/** Kernel VXLAN. Two local switches get a private underlay (two namespaces joined by a veth);
+ *  node sides create the device inside the node, over the node's own addresses; a remote side is
+ *  an address on another machine. */
+export interface VxlanLink {
+  type: 'vxlan';
+  name: string;
+  vni: number;
+  dstport: number;
+  udpChecksum: boolean;
+  a: VxlanSide;
+  b: VxlanSide;
+  underlay?: { veth: [string, string]; prefix: number }; // switch↔switch only: veth names in the underlay namespaces
+}
+
+export type Link = VethLink | SwitchLink | VxlanLink;

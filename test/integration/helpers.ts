@@ -1,0 +1,26 @@
+// Shared helpers for integration tests on the real engine: a snapshot of everything on the machine
+// that a lab could leave behind (containers, OVS bridges, host interfaces, namespaces), and a bounded
+// reachability probe run from inside a node's namespace.
+import { run, runOk } from '../../src/util/exec.js';
+import type { Context } from '../../src/lab/context.js';
+
+export interface MachineSnapshot { containers: string[]; bridges: string[]; links: string[]; netns: string[]; }
+
+export async function snapshot(ctx: Context): Promise<MachineSnapshot> {
+  const docker = await ctx.docker();
+  const ovs = await ctx.ovs();
+  const containers = (await docker.listContainers({ all: true })).map((c) => c.Names.join(',')).sort();
+  const bridges = (await ovs.vsctl(['list-br'])).split('\n').filter(Boolean).sort();
+  const links = (JSON.parse(await runOk('ip', ['-j', 'link', 'show'])) as Array<{ ifname: string }>).map((l) => l.ifname).sort();
+  const netns = (await run('ip', ['netns', 'list'])).stdout.split('\n').filter(Boolean).map((l) => l.split(' ')[0] as string).sort();
+  return { containers, bridges, links, netns };
+}
+
+/** ping from inside a namespace: up to `tries` single probes (1 s each); true on the first reply. */
+export async function pings(nsPath: string, target: string, tries = 3): Promise<boolean> {
+  for (let i = 0; i < tries; i++) {
+    const r = await run('nsenter', [`--net=${nsPath}`, 'ping', '-n', '-c', '1', '-W', '1', target], { timeoutMs: 5000 });
+    if (r.code === 0) return true;
+  }
+  return false;
+}

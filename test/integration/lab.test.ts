@@ -1,0 +1,135 @@
+// Integration tests of the lab engine on the real machine: Docker containers and bare namespaces,
+// OVS bridges with VLANs, a router between subnets, a VXLAN between two switches — up, reachability,
+// down to nothing; SIGTERM and SIGKILL during `up`; a failing start command unwinds the lab.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadTopology } from '../../src/topology/load.js';
+import { Context } from '../../src/lab/context.js';
+import { up } from '../../src/lab/up.js';
+import { teardown, cleanupAll } from '../../src/lab/down.js';
+import { discoverLab } from '../../src/lab/discover.js';
+import { openLab } from '../../src/lab/running.js';
+import { Ledger } from '../../src/lab/ledger.js';
+import { snapshot, pings, type MachineSnapshot } from './helpers.js';
+
+const ctx = new Context();
+const ITEST = 'test/fixtures/labs/itest.yaml';
+let before0: MachineSnapshot;
+
+before(async () => {
+  await cleanupAll(ctx);
+  before0 = await snapshot(ctx);
+});
+
+after(async () => {
+  await cleanupAll(ctx);
+});
+
+test('a lab with OVS VLANs, a router and a VXLAN comes up, forwards as designed, and goes away without a trace', async () => {
+  const lab = await loadTopology(ITEST);
+  const res = await up(ctx, lab);
+  try {
+    const r = openLab(ctx, 'itest');
+    const ns = async (n: string): Promise<string> => (await r.handle(n)).netnsPath;
+    // same VLAN on one switch; netns host ↔ docker host
+    assert.equal(await pings(await ns('h1'), '10.10.1.12'), true, 'h1 → h2 on lan1 VLAN 10');
+    // through the router, both directions, IPv4 and IPv6
+    assert.equal(await pings(await ns('h1'), '10.10.2.13'), true, 'h1 → h3 through r1');
+    assert.equal(await pings(await ns('h3'), '10.10.1.12'), true, 'h3 → h2 through r1');
+    assert.equal(await pings(await ns('h3'), 'fd00:10:2::1'), true, 'h3 → r1 over IPv6');
+    // across the VXLAN between two switches
+    assert.equal(await pings(await ns('v1'), '10.77.0.2'), true, 'v1 → v2 over VXLAN VNI 77');
+    // VLAN isolation: same subnet, other VLAN
+    assert.equal(await pings(await ns('iso'), '10.10.1.11', 2), false, 'iso (VLAN 20) must not reach h1 (VLAN 10)');
+    // the MAC, MTU and start command from the topology are applied
+    const link = await r.exec('h2', ['ip', '-o', 'link', 'show', 'eth1']);
+    assert.match(link.stdout, /02:00:0a:0a:01:0c/);
+    const mtu = await r.exec('v1', ['ip', '-o', 'link', 'show', 'eth1']);
+    assert.match(mtu.stdout, /mtu 1450/);
+    const ran = await r.exec('r1', ['cat', '/tmp/exec-ran']);
+    assert.equal(ran.stdout.trim(), 'started');
+    // ownership: every resource carries the lab label
+    const found = await discoverLab(ctx, 'itest');
+    assert.equal(found.containers.length, 3, 'h2, r1, v2 are containers');
+    assert.equal(found.bridges.length, 3);
+    assert.ok(found.namespaces.length >= 4 + 2, 'h1, iso, h3, v1 + two VXLAN underlays');
+    assert.ok(found.hostIfs.length >= 6 + 2, 'six switch ports + two VXLAN ports');
+    assert.equal(found.containers.every((c) => c.run === res.run), true);
+  } finally {
+    await teardown(ctx, 'itest');
+  }
+  assert.equal((await discoverLab(ctx, 'itest')).count, 0);
+  assert.deepEqual(await snapshot(ctx), before0, 'down leaves the machine as it was');
+  assert.equal(Ledger.read('itest'), undefined);
+});
+
+test('starting a lab that is already up is refused, naming the lab and the fix', async () => {
+  const lab = await loadTopology('test/fixtures/labs/small.yaml');
+  await up(ctx, lab);
+  try {
+    await assert.rejects(up(ctx, lab), /cannot start lab small \(it is already up: run .*\); hint: `tsunagari down small` first/);
+  } finally {
+    await teardown(ctx, 'small');
+  }
+  assert.deepEqual(await snapshot(ctx), before0);
+});
+
+test('a failing start command unwinds everything the lab had created', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tsunagari-'));
+  const file = join(dir, 'bad-exec.yaml');
+  const text = readFileSync('test/fixtures/labs/small.yaml', 'utf8').replace('name: small', 'name: badexec')
+    .replace('# EXEC', 'exec: ["false-command-that-does-not-exist"]');
+  writeFileSync(file, text);
+  const lab = await loadTopology(file);
+  await assert.rejects(up(ctx, lab), /node a: start command `false-command-that-does-not-exist` failed \(exit 127\)/);
+  assert.equal((await discoverLab(ctx, 'badexec')).count, 0);
+  assert.deepEqual(await snapshot(ctx), before0);
+});
+
+/** Runs `tsunagari up FILE`, sends `signal` once `after` progress lines printed; resolves with output and code. */
+function upAndSignal(file: string, signal: NodeJS.Signals, afterLine: RegExp): Promise<{ out: string; code: number | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/tsunagari.js', 'up', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let sent = false;
+    const onData = (d: Buffer): void => {
+      out += d.toString();
+      if (!sent && afterLine.test(out)) { sent = true; child.kill(signal); }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`tsunagari up did not finish in time:\n${out}`)); }, 120000);
+    child.on('exit', (code) => { clearTimeout(timer); resolve({ out, code }); });
+  });
+}
+
+test('SIGTERM during up unwinds by itself: nothing is left', async () => {
+  const r = await upAndSignal(ITEST, 'SIGTERM', /✓ node\s+\S+/);
+  assert.notEqual(r.code, 0, r.out);
+  assert.match(r.out, /SIGTERM: stopping start-up/);
+  assert.equal((await discoverLab(ctx, 'itest')).count, 0, r.out);
+  assert.equal(Ledger.read('itest'), undefined);
+  assert.deepEqual(await snapshot(ctx), before0);
+});
+
+test('SIGKILL during up leaves only what `cleanup` finds and removes', async () => {
+  const r = await upAndSignal(ITEST, 'SIGKILL', /✓ node\s+\S+/);
+  assert.equal(r.code, null, r.out);
+  // The engine may still finish a request the killed client had sent: wait until what is there stops
+  // changing (bounded), as a user running cleanup a moment later would see it.
+  let left = await discoverLab(ctx, 'itest');
+  for (let i = 0, prev = -1; i < 20 && left.count !== prev; i++) {
+    prev = left.count;
+    await new Promise((res) => setTimeout(res, 300));
+    left = await discoverLab(ctx, 'itest');
+  }
+  assert.ok(left.count > 0 || left.ledgers.length > 0, 'the killed run left something behind');
+  await cleanupAll(ctx);
+  assert.equal((await discoverLab(ctx, undefined)).count, 0);
+  assert.equal(Ledger.read('itest'), undefined);
+  assert.deepEqual(await snapshot(ctx), before0);
+});
