@@ -1,0 +1,92 @@
+// The example labs in topologies/ load cleanly and say what their comments say; the committed JSON
+// Schema is the one the zod schema generates.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { loadTopology } from '../../../src/topology/load.js';
+import { topologyJsonSchemaText } from '../../../src/topology/schema.js';
+import { labId, portName, underlayNs, vxlanPortName } from '../../../src/topology/naming.js';
+import type { Lab, Node } from '../../../src/topology/types.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+process.chdir(root);
+
+const node = (lab: Lab, name: string): Node => {
+  const n = lab.nodes.find((x) => x.name === name);
+  assert.ok(n, `node ${name} missing`);
+  return n;
+};
+
+test('schema/topology.schema.json is up to date (run `npm run schema`)', () => {
+  assert.equal(readFileSync('schema/topology.schema.json', 'utf8'), topologyJsonSchemaText());
+});
+
+const examples = readdirSync('topologies').filter((f) => f.endsWith('.yaml')).sort();
+
+test('the three example labs exist', () => {
+  for (const f of ['dual-path.yaml', 'home-nat.yaml', 'two-sites.yaml']) assert.ok(examples.includes(f), f);
+});
+
+for (const f of examples) {
+  test(`topologies/${f} loads cleanly and points editors at the schema`, async () => {
+    const text = readFileSync(`topologies/${f}`, 'utf8');
+    assert.equal(text.split('\n')[0], '# yaml-language-server: $schema=../schema/topology.schema.json');
+    const lab = await loadTopology(`topologies/${f}`);
+    assert.equal(`${lab.name}.yaml`, f, 'lab name matches the file name');
+  });
+}
+
+test('two-sites: two switches joined by VXLAN 77, overlay-facing MTU 1450', async () => {
+  const lab = await loadTopology('topologies/two-sites.yaml');
+  const id = labId('two-sites');
+  assert.deepEqual(lab.nodes.map((n) => [n.name, n.kind, n.runtime, n.interfaces]), [
+    ['client', 'host', 'netns', [{ name: 'eth1', addresses: ['10.77.0.10/24'], mtu: 1450, link: 'client:eth1--sw-a' }]],
+    ['a2', 'host', 'docker', [{ name: 'eth1', addresses: ['10.77.0.11/24'], mtu: 1450, link: 'a2:eth1--sw-a' }]],
+    ['server', 'host', 'docker', [{ name: 'eth1', addresses: ['10.77.0.20/24'], mtu: 1450, link: 'server:eth1--sw-b' }]],
+    ['b2', 'host', 'netns', [{ name: 'eth1', addresses: ['10.77.0.21/24'], mtu: 1450, link: 'b2:eth1--sw-b' }]],
+  ]);
+  assert.deepEqual(lab.switches.map((s) => s.name), ['sw-a', 'sw-b']);
+  assert.deepEqual(lab.links[4], {
+    type: 'vxlan', name: 'overlay', vni: 77, dstport: 4789, udpChecksum: true,
+    a: { kind: 'switch', switch: 'sw-a', hostIf: vxlanPortName(id, 4, 'a'), local: '169.254.4.1', underlayNs: underlayNs('two-sites', 4, 'a') },
+    b: { kind: 'switch', switch: 'sw-b', hostIf: vxlanPortName(id, 4, 'b'), local: '169.254.4.2', underlayNs: underlayNs('two-sites', 4, 'b') },
+    underlay: { veth: ['u4a', 'u4b'], prefix: 30 },
+  });
+});
+
+test('home-nat: nat masquerades towards upstream, which has no route back', async () => {
+  const lab = await loadTopology('topologies/home-nat.yaml');
+  const nat = node(lab, 'nat');
+  assert.equal(nat.kind, 'router');
+  assert.deepEqual(nat.interfaces.map((i) => [i.name, i.addresses]), [['eth1', ['192.168.1.1/24']], ['eth2', ['203.0.113.2/30']]]);
+  assert.deepEqual(nat.routes, [{ to: 'default', via: '203.0.113.1', family: 4 }]);
+  assert.deepEqual(nat.exec, [
+    'nft add table ip nat',
+    "nft 'add chain ip nat post { type nat hook postrouting priority 100; }'",
+    'nft add rule ip nat post oifname eth2 masquerade',
+  ]);
+  assert.deepEqual(nat.sysctls, { 'net.ipv4.ip_forward': '1', 'net.ipv6.conf.all.forwarding': '1' });
+  assert.deepEqual(node(lab, 'upstream').routes, []);
+  assert.deepEqual(node(lab, 'client').routes, [{ to: 'default', via: '192.168.1.1', family: 4 }]);
+  assert.deepEqual(node(lab, 'dns').routes, [{ to: 'default', via: '198.51.100.1', family: 4 }]);
+  assert.equal(node(lab, 'dns').kind, 'dns');
+  assert.deepEqual(lab.links.map((l) => [l.type, l.name]), [
+    ['switch', 'client:eth1--lan'], ['switch', 'nat:eth1--lan'], ['veth', 'nat:eth2--upstream:eth1'], ['veth', 'upstream:eth2--dns:eth1'],
+  ]);
+  assert.deepEqual(lab.links[1], {
+    type: 'switch', name: 'nat:eth1--lan', node: { node: 'nat', iface: 'eth1' }, switch: 'lan', port: 'nat-eth1',
+    hostIf: portName(labId('home-nat'), 1),
+  });
+});
+
+test('dual-path: two routers on both LANs, both hosts default via r1, r1--r2 /30', async () => {
+  const lab = await loadTopology('topologies/dual-path.yaml');
+  assert.deepEqual(node(lab, 'h1').routes, [{ to: 'default', via: '10.1.0.1', family: 4 }]);
+  assert.deepEqual(node(lab, 'h2').routes, [{ to: 'default', via: '10.2.0.1', family: 4 }]);
+  for (const r of ['r1', 'r2']) {
+    const links = node(lab, r).interfaces.map((i) => i.link);
+    assert.deepEqual(links, [`${r}:eth1--lan1`, `${r}:eth2--lan2`, 'r1:eth3--r2:eth3']);
+  }
+  assert.deepEqual(lab.links[6], { type: 'veth', name: 'r1:eth3--r2:eth3', a: { node: 'r1', iface: 'eth3' }, b: { node: 'r2', iface: 'eth3' } });
+});
