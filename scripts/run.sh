@@ -27,9 +27,9 @@ case "$mode" in
     echo "== type check"
     npx tsc --noEmit
     echo "== unit tests"
-    node --import tsx --test 'test/unit/**/*.test.ts'
+    node --import tsx --test $(find test/unit -name '*.test.ts' | sort)
     echo "== integration tests (real Docker, Open vSwitch, veth, VXLAN)"
-    node --import tsx --test --test-concurrency=1 'test/integration/**/*.test.ts'
+    node --import tsx --test --test-concurrency=1 $(find test/integration -name '*.test.ts' | sort)
     echo "== leftovers check"
     tsunagari cleanup
     ;;

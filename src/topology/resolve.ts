@@ -133,7 +133,7 @@ export function resolveTopology(raw: RawTopology, ctx: ResolveContext): Lab {
     for (const ep of eps) if (ep.kind === 'node') ifaceLink.set(`${ep.node}:${ep.iface}`, name);
 
     if (l.type === 'vxlan') {
-      const common = { type: 'vxlan' as const, name, vni: l.vni!, dstport: l.dstport ?? DEFAULT_DSTPORT, udpChecksum: l.udp_checksum ?? true };
+      const common = { type: 'vxlan' as const, name, vni: l.vni!, dstport: l.dstport ?? DEFAULT_DSTPORT, udpChecksum: l.udp_checksum ?? false };
       const [e0, e1] = eps;
       if (e0?.kind === 'switch' && e1?.kind === 'switch') {
         const net = parseCidr(underlayPrefix(l, i))!;

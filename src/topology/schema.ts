@@ -140,7 +140,7 @@ export const LinkSchema = z.strictObject({
   trunk: trunk.optional(),
   vni: intRange('vni', 1, 16777215).optional().describe('VXLAN network identifier (1..16777215)'),
   dstport: intRange('dstport', 1, 65535).optional().describe('VXLAN UDP port, default 4789'),
-  udp_checksum: z.boolean().optional().describe('VXLAN UDP checksums, default true'),
+  udp_checksum: z.boolean().optional().describe('VXLAN outer UDP checksums; default false (zero checksum, RFC 7348 and the Linux default)'),
   underlay: z.union([z.string(), z.array(z.string())]).optional()
     .describe('switch↔switch VXLAN: private underlay prefix (default 169.254.<i>.0/30); node↔node VXLAN: [node:iface, node:iface] whose first IPv4 address is the VTEP'),
   remote: ipAddress('remote').optional().describe('VXLAN with one switch: the address of the other machine'),

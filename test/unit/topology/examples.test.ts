@@ -48,7 +48,7 @@ test('two-sites: two switches joined by VXLAN 77, overlay-facing MTU 1450', asyn
   ]);
   assert.deepEqual(lab.switches.map((s) => s.name), ['sw-a', 'sw-b']);
   assert.deepEqual(lab.links[4], {
-    type: 'vxlan', name: 'overlay', vni: 77, dstport: 4789, udpChecksum: true,
+    type: 'vxlan', name: 'overlay', vni: 77, dstport: 4789, udpChecksum: false,
     a: { kind: 'switch', switch: 'sw-a', hostIf: vxlanPortName(id, 4, 'a'), local: '169.254.4.1', underlayNs: underlayNs('two-sites', 4, 'a') },
     b: { kind: 'switch', switch: 'sw-b', hostIf: vxlanPortName(id, 4, 'b'), local: '169.254.4.2', underlayNs: underlayNs('two-sites', 4, 'b') },
     underlay: { veth: ['u4a', 'u4b'], prefix: 30 },

@@ -89,13 +89,13 @@ links:
     endpoints: [lan1, dc]
     vni: 100
     underlay: 169.254.77.0/30
-    udp_checksum: false
   - type: vxlan
     endpoints: [dc]
     remote: 198.51.100.20
     local: 198.51.100.10
     vni: 200
     dstport: 8472
+    udp_checksum: true
   - type: vxlan
     endpoints: [r1:vx77, r2:vx77]
     underlay: [r1:eth3, r2:eth3]
@@ -195,7 +195,7 @@ test('a topology using every feature resolves to exactly the expected Lab', () =
         b: { kind: 'remote', address: '198.51.100.20' },
       },
       {
-        type: 'vxlan', name: 'r1:vx77--r2:vx77', vni: 77, dstport: 4789, udpChecksum: true,
+        type: 'vxlan', name: 'r1:vx77--r2:vx77', vni: 77, dstport: 4789, udpChecksum: false,
         a: { kind: 'node', node: 'r1', iface: 'vx77', local: '203.0.113.1' },
         b: { kind: 'node', node: 'r2', iface: 'vx77', local: '203.0.113.2' },
       },
