@@ -15,9 +15,9 @@ import { Ledger } from './lab/ledger.js';
 import { discoverLab, labsIn } from './lab/discover.js';
 import { topologySvg } from './report/graph.js';
 import { labTables } from './lab/status.js';
-import { setup } from './setup/index.js';
+import { setup, stopSetup } from './setup/index.js';
 import { doctor, formatDoctor } from './setup/doctor.js';
-import { stopDaemons } from './setup/daemons.js';
+
 
 const USAGE = `tsunagari — network acceptance tests on real labs (containers, Open vSwitch, veth, VXLAN)
 
@@ -163,11 +163,12 @@ async function cmdCleanup(ctx: Context): Promise<number> {
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...args] = argv;
-  const ctx = new Context((line) => err(line));
+  // Engine start-up is worth a line; "reusing the running engine" only with TSUNAGARI_VERBOSE.
+  const ctx = new Context((line) => { if (process.env.TSUNAGARI_VERBOSE || !/: reusing /.test(line)) err(line); });
   switch (cmd) {
     case 'setup': {
       const { values } = parseArgs({ args, options: { 'no-images': { type: 'boolean' }, stop: { type: 'boolean' } } });
-      if (values.stop) { await stopDaemons(out); return 0; }
+      if (values.stop) { await stopSetup(out); return 0; }
       await setup({ log: out, images: !values['no-images'] });
       return 0;
     }

@@ -19,7 +19,7 @@ const DEBIAN_IMAGE = 'tsunagari/debian:latest';
 export const KINDS: Readonly<Record<string, Kind>> = Object.freeze({
   host: {
     name: 'host',
-    description: 'test host (ping, dig, curl, tcpdump); runs as a container or a bare network namespace',
+    description: 'test host: a busybox container, or a bare network namespace using the machine\'s own tools',
     image: HOST_IMAGE,
     runtimes: ['docker', 'netns'],
     capabilities: ['NET_ADMIN', 'NET_RAW'],
