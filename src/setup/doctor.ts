@@ -60,22 +60,24 @@ function lastLine(s: string): string {
   return s.trim().split('\n').filter(Boolean).pop() ?? '';
 }
 
-async function probeKernel(): Promise<DoctorCheck[]> {
+/** Runs the kernel probes (only the named ones when given, e.g. ['netem'] for a step that needs it). */
+export async function probeKernel(only?: readonly string[]): Promise<DoctorCheck[]> {
   const kernelCheck = (p: FeatureProbe, status: CheckStatus, detail: string, fix?: string): DoctorCheck =>
     ({ group: 'kernel', name: p.name, status, detail, fix, required: p.required });
+  const probes = only ? FEATURE_PROBES.filter((p) => only.includes(p.name)) : FEATURE_PROBES;
   if (!isRoot()) {
-    return FEATURE_PROBES.map((p) => kernelCheck(p, 'unknown', 'not probed (needs root)', ROOT_FIX));
+    return probes.map((p) => kernelCheck(p, 'unknown', 'not probed (needs root)', ROOT_FIX));
   }
   const ns = `tsunagari-doctor-${process.pid}`;
   const add = await run('ip', ['netns', 'add', ns], { timeoutMs: 10_000 });
   if (add.code !== 0) {
     const why = add.code === 127 ? 'ip not found' : lastLine(add.stderr);
-    return FEATURE_PROBES.map((p) => kernelCheck(p, 'unknown', `not probed (cannot create a network namespace: ${why})`, SETUP_FIX));
+    return probes.map((p) => kernelCheck(p, 'unknown', `not probed (cannot create a network namespace: ${why})`, SETUP_FIX));
   }
   const out: DoctorCheck[] = [];
   const ok = new Set<string>();
   try {
-    for (const p of FEATURE_PROBES) {
+    for (const p of probes) {
       if (p.needs && !ok.has(p.needs)) {
         out.push(kernelCheck(p, 'unknown', `not probed (needs ${p.needs})`));
         continue;

@@ -1,0 +1,190 @@
+// Owns ICMP echo probes run from inside a node's network namespace with the machine's iputils `ping`
+// (`nsenter --net=<path> ping …`, ≈ 4 ms per call; never `docker exec`), and parsing its output.
+// Must not change anything in the lab, and sends only to IP literals (never resolves a name outside).
+import { isIP } from 'node:net';
+import { run } from '../util/exec.js';
+import { UserError } from '../util/errors.js';
+
+export interface PingOptions {
+  /** Echo requests in one `ping` run (default 1). */
+  count?: number;
+  /** How long to wait for each reply (default 1000 ms; iputils `-W`, fractions allowed). */
+  timeoutMs?: number;
+  /** Gap between requests of one run (default 200 ms; iputils `-i`). */
+  intervalMs?: number;
+  /** Force IPv4 or IPv6 (iputils picks from the address otherwise). */
+  family?: 4 | 6;
+  /** ICMP payload size in bytes (iputils `-s`, default 56). */
+  size?: number;
+}
+
+export interface PingResult {
+  target: string;
+  /** Echo requests sent (0 when ping could not send at all, e.g. "Network is unreachable"). */
+  sent: number;
+  received: number;
+  /** Average round trip of the replies received, in ms. */
+  rttMs?: number;
+  /** Why nothing could be sent or an ICMP error came back (e.g. "Network is unreachable"). */
+  error?: string;
+  /** ping's own output (stdout and stderr), as evidence for reports. */
+  output: string;
+}
+
+/** Upper bounds so a typo cannot start an endless probe. */
+const MAX_COUNT = 10_000;
+const MAX_RUN_MS = 120_000;
+
+/** A bare IP address, optionally an IPv6 link-local one with a zone (`fe80::1%eth1`). */
+export function ipLiteralFamily(target: string): 4 | 6 | 0 {
+  const pct = target.indexOf('%');
+  if (pct > 0) {
+    const base = target.slice(0, pct);
+    return isIP(base) === 6 && /^[A-Za-z0-9_.-]{1,15}$/.test(target.slice(pct + 1)) ? 6 : 0;
+  }
+  return isIP(target) as 4 | 6 | 0;
+}
+
+const secs = (ms: number): string => String(Math.round(ms) / 1000);
+
+/** The argv after `ping` (exported for unit tests). */
+export function pingArgs(target: string, opts: PingOptions = {}): string[] {
+  const fam = ipLiteralFamily(target);
+  if (!fam) {
+    throw new UserError(`cannot ping ${target} (not an IP address)`, 'probes never resolve names; resolve lab names with resolveTarget');
+  }
+  if (opts.family && opts.family !== fam) {
+    throw new UserError(`cannot ping ${target} over IPv${opts.family} (it is an IPv${fam} address)`);
+  }
+  const count = opts.count ?? 1;
+  const timeoutMs = opts.timeoutMs ?? 1000;
+  if (!Number.isInteger(count) || count < 1 || count > MAX_COUNT) throw new UserError(`cannot ping ${target} (count ${count} is not 1..${MAX_COUNT})`);
+  if (!(timeoutMs >= 1 && timeoutMs <= 60_000)) throw new UserError(`cannot ping ${target} (timeout ${timeoutMs} ms is not 1..60000 ms)`);
+  const args = ['-n', `-${opts.family ?? fam}`, '-c', String(count), '-W', secs(Math.max(timeoutMs, 1))];
+  if (count > 1) {
+    const interval = opts.intervalMs ?? 200;
+    if (!(interval >= 1 && interval <= 60_000)) throw new UserError(`cannot ping ${target} (interval ${interval} ms is not 1..60000 ms)`);
+    args.push('-i', secs(interval));
+  }
+  if (opts.size !== undefined) {
+    if (!Number.isInteger(opts.size) || opts.size < 0 || opts.size > 65_000) throw new UserError(`cannot ping ${target} (size ${opts.size} is not 0..65000)`);
+    args.push('-s', String(opts.size));
+  }
+  args.push(target);
+  return args;
+}
+
+/** Parses iputils ping output (exported for unit tests). */
+export function parsePing(target: string, output: string): PingResult {
+  const stats = /(\d+) packets transmitted, (\d+) (?:packets )?received/.exec(output);
+  const rtt = /(?:rtt|round-trip) min\/avg\/max(?:\/mdev)? = [\d.]+\/([\d.]+)\//.exec(output);
+  const result: PingResult = {
+    target,
+    sent: stats ? Number(stats[1]) : 0,
+    received: stats ? Number(stats[2]) : 0,
+    output,
+  };
+  if (rtt) result.rttMs = Number(rtt[1]);
+  // "ping: connect: Network is unreachable", "From 10.0.0.1 icmp_seq=1 Destination Host Unreachable",
+  // "ping: sendmsg: Operation not permitted" — the first one is the most telling.
+  const err = /^ping: (?:connect: |sendmsg: )?(.+)$/m.exec(output) ?? /^From \S+ icmp_seq=\d+ (.+)$/m.exec(output);
+  if (err && result.received === 0) result.error = (err[1] as string).trim();
+  return result;
+}
+
+/** Sends `count` echo requests from inside the namespace at nsPath; never throws for no reply. */
+export async function ping(nsPath: string, target: string, opts: PingOptions = {}): Promise<PingResult> {
+  const args = pingArgs(target, opts);
+  const count = opts.count ?? 1;
+  const runMs = Math.min(MAX_RUN_MS, (count - 1) * (opts.intervalMs ?? 200) + (opts.timeoutMs ?? 1000) + 3000);
+  const r = await run('nsenter', [`--net=${nsPath}`, 'ping', ...args], { timeoutMs: runMs });
+  const output = (r.stdout + (r.stderr ? `\n${r.stderr}` : '')).trim();
+  if (r.code === 127 || /nsenter: /.test(r.stderr)) {
+    // Not a network answer: the namespace is gone or a tool is missing.
+    throw new Error(`cannot ping ${target} from ${nsPath} (${r.stderr.trim().split('\n').pop()})`);
+  }
+  return parsePing(target, output);
+}
+
+export interface ReachResult { ok: boolean; probes: PingResult[]; }
+
+/** Up to `attempts` single pings, stopping at the first reply (ARP/ND and OVS MAC learning can eat the first). */
+export async function reach(nsPath: string, target: string, opts: { attempts?: number; timeoutMs?: number; family?: 4 | 6 } = {}): Promise<ReachResult> {
+  const attempts = Math.min(Math.max(1, opts.attempts ?? 3), 100);
+  const probes: PingResult[] = [];
+  for (let i = 0; i < attempts; i++) {
+    const p = await ping(nsPath, target, { count: 1, timeoutMs: opts.timeoutMs ?? 1000, family: opts.family });
+    probes.push(p);
+    if (p.received > 0) return { ok: true, probes };
+  }
+  return { ok: false, probes };
+}
+
+export interface ReachWithinResult {
+  ok: boolean;
+  /** From the call until the reply that made it ok (or until giving up). */
+  elapsedMs: number;
+  /** Probes sent. */
+  sent: number;
+  /** Probes answered. */
+  okCount: number;
+  last?: PingResult;
+}
+
+export interface ReachWithinOptions {
+  /** Start of one probe to the start of the next (default 100 ms). */
+  intervalMs?: number;
+  /** Longest wait for one reply (default 1000 ms; shortened near the deadline). */
+  probeTimeoutMs?: number;
+  /** Consecutive replies needed (default 1). */
+  successes?: number;
+  family?: 4 | 6;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, Math.max(0, ms)));
+
+/**
+ * Polls with single pings until `successes` consecutive replies or the deadline. Bounded: at most
+ * withinMs / intervalMs + 1 probes; a probe started before the deadline waits at most
+ * max(time left, 200 ms) for its reply, so the call overruns the deadline by well under a second.
+ */
+export async function reachWithin(nsPath: string, target: string, withinMs: number, opts: ReachWithinOptions = {}): Promise<ReachWithinResult> {
+  const interval = Math.max(10, opts.intervalMs ?? 100);
+  const need = Math.max(1, opts.successes ?? 1);
+  const maxProbes = Math.floor(withinMs / interval) + 1;
+  const t0 = Date.now();
+  const deadline = t0 + withinMs;
+  let sent = 0; let okCount = 0; let streak = 0;
+  let last: PingResult | undefined;
+  while (sent < maxProbes) {
+    const start = Date.now();
+    const left = deadline - start;
+    if (left < 0 && sent > 0) break;
+    const timeoutMs = Math.min(opts.probeTimeoutMs ?? 1000, Math.max(left, 200));
+    last = await ping(nsPath, target, { count: 1, timeoutMs, family: opts.family });
+    sent++;
+    if (last.received > 0) {
+      okCount++; streak++;
+      if (streak >= need) return { ok: true, elapsedMs: Date.now() - t0, sent, okCount, last };
+    } else {
+      streak = 0;
+    }
+    if (Date.now() >= deadline) break;
+    await sleep(Math.min(start + interval, deadline) - Date.now());
+  }
+  return { ok: false, elapsedMs: Date.now() - t0, sent, okCount, last };
+}
+
+export interface UnreachableResult { unreachable: boolean; probes: PingResult[]; }
+
+/** "Cannot reach": `probes` single pings of `timeoutMs` each, all unanswered (stops at a reply). */
+export async function confirmUnreachable(nsPath: string, target: string, opts: { probes?: number; timeoutMs?: number; family?: 4 | 6 } = {}): Promise<UnreachableResult> {
+  const n = Math.min(Math.max(1, opts.probes ?? 2), 100);
+  const probes: PingResult[] = [];
+  for (let i = 0; i < n; i++) {
+    const p = await ping(nsPath, target, { count: 1, timeoutMs: opts.timeoutMs ?? 1000, family: opts.family });
+    probes.push(p);
+    if (p.received > 0) return { unreachable: false, probes };
+  }
+  return { unreachable: true, probes };
+}
