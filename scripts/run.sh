@@ -30,21 +30,15 @@ case "$mode" in
     node --import tsx --test $(find test/unit -name '*.test.ts' | sort)
     echo "== integration tests (real Docker, Open vSwitch, veth, VXLAN)"
     node --import tsx --test --test-concurrency=1 $(find test/integration -name '*.test.ts' | sort)
-    echo "== leftovers check"
-    tsunagari cleanup
+    echo "== example features (English and Japanese) against their labs"
+    tsunagari test --no-setup --format progress features
+    echo "== leftovers check: the tests must have removed everything they created"
+    tsunagari cleanup --check
     ;;
   demo)
-    mkdir -p reports
-    for f in topologies/*.yaml; do
-      lab=$(basename "$f" .yaml)
-      echo "== lab $lab"
-      tsunagari validate "$f"
-      tsunagari up "$f"
-      tsunagari status "$lab"
-      tsunagari graph "$f" > "reports/$lab.svg"
-      tsunagari down "$lab"
-    done
-    echo "== topology pictures in reports/*.svg"
+    echo "== example features (English and Japanese) against their labs"
+    tsunagari test --no-setup features
+    echo "== reports: reports/cucumber.html, reports/junit.xml, reports/cucumber.json, reports/messages.ndjson"
     ;;
   *) echo "usage: scripts/run.sh test|demo|setup" >&2; exit 2 ;;
 esac

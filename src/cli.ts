@@ -30,7 +30,11 @@ usage:
   tsunagari exec <lab> <node> -- <cmd>...  run a command inside a node (terminal attached)
   tsunagari graph <topology.yaml|lab>      the topology as SVG on stdout
   tsunagari down <lab>...                  remove exactly these labs
-  tsunagari cleanup                        remove everything any tsunagari run left behind
+  tsunagari cleanup [--check]              remove everything any tsunagari run left behind
+                                           (--check: only list it, exit 1 if there is any)
+  tsunagari test [<paths>...] [--format pretty|progress|summary] [--tags EXPR] [--name RE]
+                                           run .feature files (default features/) against their labs;
+                                           reports in reports/ (HTML, JUnit, JSON, messages)
   tsunagari kinds                          the node kinds and their defaults
   tsunagari schema                         the topology JSON Schema on stdout
 `;
@@ -148,7 +152,16 @@ async function cmdDown(ctx: Context, args: string[]): Promise<number> {
   return 0;
 }
 
-async function cmdCleanup(ctx: Context): Promise<number> {
+async function cmdCleanup(ctx: Context, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { check: { type: 'boolean' } } });
+  if (values.check) {
+    const found = await discoverLab(ctx, undefined);
+    for (const s of found.skipped) out(`note: ${s}`);
+    const labs = labsIn(found);
+    if (!labs.length) { out('clean: no tsunagari containers, bridges, interfaces, namespaces or ledgers'); return 0; }
+    err(`left behind: ${found.count} resources and ${found.ledgers.length} ledgers of lab(s) ${labs.join(', ')}; \`tsunagari cleanup\` removes them`);
+    return 1;
+  }
   const results = await cleanupAll(ctx);
   if (!results.length) out('nothing to clean up: no tsunagari containers, bridges, interfaces, namespaces or ledgers');
   for (const r of results) {
@@ -179,13 +192,23 @@ export async function main(argv: string[]): Promise<number> {
     case 'exec': return cmdExec(ctx, args);
     case 'graph': return cmdGraph(ctx, args);
     case 'down': return cmdDown(ctx, args);
-    case 'cleanup': return cmdCleanup(ctx);
+    case 'cleanup': return cmdCleanup(ctx, args);
+    case 'test': {
+      const { values, positionals } = parseArgs({ args, allowPositionals: true, options: {
+        format: { type: 'string' }, tags: { type: 'string' }, name: { type: 'string', multiple: true },
+        reports: { type: 'string' }, 'no-setup': { type: 'boolean' } } });
+      if (!values['no-setup']) await setup({ log: (l) => { if (!/: (reusing|all \d+ present|up to date)/.test(l)) err(l); }, images: true });
+      // Cucumber is loaded only for this command (src/ never imports it; steps/ is its side).
+      const { runTests } = await import('../steps/runner.js');
+      const ok = await runTests({ paths: positionals, cwd: process.cwd(), format: values.format, tags: values.tags, name: values.name, reports: values.reports });
+      return ok ? 0 : 1;
+    }
     case 'kinds':
       for (const k of Object.values(KINDS)) out(`${k.name.padEnd(8)} ${k.description}`);
       return 0;
     case 'schema': out(JSON.stringify(topologyJsonSchema(), null, 2)); return 0;
     case undefined: case 'help': case '--help': case '-h': out(USAGE); return 0;
-    default: throw new UserError(`unknown command ${cmd}; known: setup, doctor, validate, up, status, exec, graph, down, cleanup, kinds, schema`, '`tsunagari help`');
+    default: throw new UserError(`unknown command ${cmd}; known: setup, doctor, validate, up, status, exec, graph, down, cleanup, test, kinds, schema`, '`tsunagari help`');
   }
 }
 

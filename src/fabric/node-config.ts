@@ -32,11 +32,20 @@ export async function applySysctls(node: Node, nsPath: string): Promise<void> {
   if (r.code !== 0) throw new Error(`node ${node.name}: cannot set sysctls: ${r.stderr.trim()}`);
 }
 
-export async function applyOffloads(node: Node, nsPath: string): Promise<void> {
-  for (const i of node.interfaces) {
-    if (i.txChecksumOffload !== false) continue;
-    const r = await nsRun(nsPath, ['ethtool', '-K', i.name, 'tx', 'off']);
-    if (r.code !== 0) throw new Error(`node ${node.name}: cannot turn tx checksum offload off on ${i.name}: ${r.stderr.trim()}`);
+/** Interfaces whose transmit checksum offload is turned off: those the topology asks for, and by
+ *  default those attached to an OVS switch. The userspace datapath forwards the frames a veth hands
+ *  it with the TCP/UDP checksum still unfilled, and the receiving node drops them: without this, TCP
+ *  across a switch times out while ping works. `tx_checksum_offload: true` keeps it on. */
+export function offloadOffInterfaces(node: Node, switchIfaces: ReadonlySet<string>): string[] {
+  return node.interfaces
+    .filter((i) => i.txChecksumOffload === false || (i.txChecksumOffload === undefined && switchIfaces.has(i.name)))
+    .map((i) => i.name);
+}
+
+export async function applyOffloads(node: Node, nsPath: string, switchIfaces: ReadonlySet<string> = new Set()): Promise<void> {
+  for (const name of offloadOffInterfaces(node, switchIfaces)) {
+    const r = await nsRun(nsPath, ['ethtool', '-K', name, 'tx', 'off']);
+    if (r.code !== 0) throw new Error(`node ${node.name}: cannot turn tx checksum offload off on ${name}: ${r.stderr.trim()}`);
   }
 }
 

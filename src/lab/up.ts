@@ -123,7 +123,7 @@ export async function up(ctx: Context, lab: Lab, opts: UpOptions = {}): Promise<
       const path = h(node.name).netnsPath;
       await configureNode(node, path, nodeVx.get(node.name) ?? []);
       await applySysctls(node, path);
-      await applyOffloads(node, path);
+      await applyOffloads(node, path, new Set(sports.filter((l) => l.node.node === node.name).map((l) => l.node.iface)));
     }));
 
     // 5. Start commands, nodes in parallel, lines in order.

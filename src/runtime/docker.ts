@@ -52,9 +52,11 @@ export class DockerRuntime implements Runtime {
     return { node: node.name, runtime: 'docker', nsRef: String(pid), netnsPath: `/proc/${pid}/ns/net`, pid, containerId: info.Id };
   }
 
-  /** Mount, UTS, IPC, network and PID namespaces of the container: its filesystem and its network. */
+  /** Mount, UTS, IPC, network and PID namespaces of the container, and its root and working
+   *  directory (`-r -w` without a value take the target's: a directory given by path would be opened
+   *  in *our* mount namespace and leave the command with an invalid cwd). */
   commandPrefix(h: NodeHandle): string[] {
-    return ['nsenter', '-t', String(h.pid), '-m', '-u', '-i', '-n', '-p', '--wd=/', '--'];
+    return ['nsenter', '-t', String(h.pid), '-m', '-u', '-i', '-n', '-p', '-r', '-w', '--'];
   }
 
   exec(h: NodeHandle, argv: string[], opts: RunOptions = {}): Promise<RunResult> {

@@ -9,6 +9,8 @@ export class UserError extends Error {
     super(hint ? `${message}; hint: ${hint}` : message);
     this.name = 'UserError';
     this.hint = hint;
+    // A user mistake is fully described by its message: reports (Cucumber prints `stack`) show no trace.
+    this.stack = this.message;
   }
 }
 
@@ -19,6 +21,7 @@ export class UserErrors extends UserError {
     super(errors.join('\n'));
     this.name = 'UserErrors';
     this.errors = errors;
+    this.stack = this.message;
   }
 }
 

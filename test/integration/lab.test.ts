@@ -15,6 +15,7 @@ import { discoverLab } from '../../src/lab/discover.js';
 import { openLab } from '../../src/lab/running.js';
 import { Ledger } from '../../src/lab/ledger.js';
 import { snapshot, pings, type MachineSnapshot } from './helpers.js';
+import { tcpConnect } from '../../src/probes/tcp.js';
 
 const ctx = new Context();
 const ITEST = 'test/fixtures/labs/itest.yaml';
@@ -43,6 +44,11 @@ test('a lab with OVS VLANs, a router and a VXLAN comes up, forwards as designed,
     assert.equal(await pings(await ns('h3'), 'fd00:10:2::1'), true, 'h3 → r1 over IPv6');
     // across the VXLAN between two switches
     assert.equal(await pings(await ns('v1'), '10.77.0.2'), true, 'v1 → v2 over VXLAN VNI 77');
+    // TCP across the OVS switch (the userspace datapath needs tx checksum offload off on the nodes)
+    const web = await r.exec('h2', ['sh', '-c', 'mkdir -p /tmp/www && httpd -p 8080 -h /tmp/www']);
+    assert.equal(web.code, 0, web.stderr);
+    const tcp = await tcpConnect(await ns('h1'), '10.10.1.12', 8080, 3000);
+    assert.equal(tcp.ok, true, `h1 → h2:8080 over lan1: ${tcp.error}`);
     // VLAN isolation: same subnet, other VLAN
     assert.equal(await pings(await ns('iso'), '10.10.1.11', 2), false, 'iso (VLAN 20) must not reach h1 (VLAN 10)');
     // the MAC, MTU and start command from the topology are applied

@@ -60,3 +60,12 @@ test('veth and switch ports are created directly in the namespaces, host ends la
   assert.deepEqual(switchPortSpec({ ...l, vlan: undefined }, { name: 'lan', bridge: 'tabcdefb0', ports: { 'c-eth1': { trunk: [10, 20] } } }),
     { bridge: 'tabcdefb0', port: 'tabcdefp0', name: 'c:eth1--lan', vlan: { trunk: [10, 20] } });
 });
+
+test('tx checksum offload goes off on switch-attached interfaces unless the topology keeps it on', async () => {
+  const { offloadOffInterfaces } = await import('../../../src/fabric/node-config.js');
+  const n: Node = { ...node, interfaces: [
+    { name: 'eth1', addresses: [] }, { name: 'eth2', addresses: [], txChecksumOffload: true },
+    { name: 'eth3', addresses: [], txChecksumOffload: false }, { name: 'eth4', addresses: [] },
+  ] };
+  assert.deepEqual(offloadOffInterfaces(n, new Set(['eth1', 'eth2'])), ['eth1', 'eth3']);
+});

@@ -1,0 +1,116 @@
+// Owns the labs of one test run: a lab named by a scenario is found in the project's topologies/,
+// brought up once, shared by every scenario that names it, and torn down when the run ends. A lab
+// that is already up with the same topology (e.g. `tsunagari up` while writing features) is reused
+// and left up. Must not import Cucumber.
+import { existsSync, readdirSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { loadTopology } from '../topology/load.js';
+import type { Lab } from '../topology/types.js';
+import { UserError, knownList } from '../util/errors.js';
+import { Context } from '../lab/context.js';
+import { up, type Progress } from '../lab/up.js';
+import { teardown } from '../lab/down.js';
+import { Ledger, alive } from '../lab/ledger.js';
+import { openLab, type RunningLab } from '../lab/running.js';
+
+export interface PoolOptions {
+  projectDir: string;               // the user's project (cwd of the run)
+  topologiesDir?: string;           // default <project>/topologies, or $TSUNAGARI_TOPOLOGIES
+  log?: (line: string) => void;
+}
+
+interface Entry { promise: Promise<RunningLab>; ownedByRun: boolean; file: string; }
+
+export class LabPool {
+  readonly ctx: Context;
+  readonly dir: string;
+  private labs = new Map<string, Entry>();
+  private log: (line: string) => void;
+
+  constructor(readonly opts: PoolOptions) {
+    this.log = opts.log ?? (() => {});
+    this.ctx = new Context((l) => { if (!/: reusing /.test(l)) this.log(l); });
+    this.dir = resolve(opts.projectDir, opts.topologiesDir ?? process.env.TSUNAGARI_TOPOLOGIES ?? 'topologies');
+  }
+
+  /** topologies/<name>.yaml, or the file in topologies/ whose `name:` is the lab name. */
+  async findTopology(name: string): Promise<{ file: string; lab: Lab }> {
+    const direct = ['.yaml', '.yml'].map((e) => join(this.dir, `${name}${e}`)).find((f) => existsSync(f));
+    if (direct) {
+      const lab = await loadTopology(relative(process.cwd(), direct) || direct);
+      if (lab.name !== name) {
+        throw new UserError(`cannot use ${relative(process.cwd(), direct)} for lab ${name} (its name: is ${lab.name})`, `rename the file or set name: ${name}`);
+      }
+      return { file: direct, lab };
+    }
+    let files: string[] = [];
+    try { files = readdirSync(this.dir).filter((f) => /\.ya?ml$/.test(f)); } catch { /* no folder */ }
+    const names: string[] = [];
+    for (const f of files) {
+      try {
+        const lab = await loadTopology(relative(process.cwd(), join(this.dir, f)));
+        if (lab.name === name) return { file: join(this.dir, f), lab };
+        names.push(lab.name);
+      } catch { names.push(f.replace(/\.ya?ml$/, '')); }
+    }
+    throw new UserError(`unknown lab ${name}; known: ${knownList(names)}`,
+      files.length ? `labs are the topology files in ${relative(process.cwd(), this.dir) || '.'}/` : `put ${name}.yaml into ${relative(process.cwd(), this.dir) || this.dir}/`);
+  }
+
+  /** The lab, up; `first` is true for the scenario that caused it to come up in this run. */
+  async ensure(name: string, progress?: (p: Progress) => void): Promise<{ running: RunningLab; first: boolean }> {
+    const known = this.labs.get(name);
+    if (known) return { running: await known.promise, first: false };
+    const entry: Entry = { promise: Promise.resolve(null as unknown as RunningLab), ownedByRun: true, file: '' };
+    entry.promise = (async () => {
+      const { file, lab } = await this.findTopology(name);
+      entry.file = file;
+      const existing = Ledger.read(name);
+      if (existing) {
+        const d = existing.data;
+        if (d.state === 'up' && isDeepStrictEqual(d.topology, JSON.parse(JSON.stringify(lab)))) {
+          entry.ownedByRun = false;
+          this.log(`lab ${name}: reusing the lab that is already up (run ${d.run}); it stays up after the tests`);
+          return openLab(this.ctx, name);
+        }
+        if (d.state !== 'up' && alive(d.pid) && d.pid !== process.pid) {
+          throw new UserError(`cannot start lab ${name} (another run, pid ${d.pid}, is ${d.state === 'creating' ? 'starting' : 'removing'} it)`, 'wait for it, or stop it');
+        }
+        if (d.state === 'up') {
+          throw new UserError(`cannot start lab ${name} (it is up with a different topology than ${relative(process.cwd(), file)})`, `\`tsunagari down ${name}\` first`);
+        }
+        this.log(`lab ${name}: removing what an interrupted run (${d.run}) left behind`);
+        await teardown(this.ctx, name);
+      }
+      this.log(`lab ${name}: bringing up ${relative(process.cwd(), file)} …`);
+      const r = await up(this.ctx, lab, { progress });
+      this.log(`lab ${name}: up in ${(r.ms / 1000).toFixed(1)} s`);
+      return openLab(this.ctx, name);
+    })();
+    this.labs.set(name, entry);
+    // A lab that failed to come up stays failed for this run: later scenarios report the same cause at
+    // once instead of trying (and unwinding) again.
+    entry.promise = entry.promise.catch((e: Error) => {
+      throw new UserError(`lab ${name} could not be brought up in this run: ${e.message}`);
+    });
+    return { running: await entry.promise, first: true };
+  }
+
+  /** Tears down every lab this run brought up (not the ones it reused); returns failures. */
+  async teardownAll(): Promise<string[]> {
+    const failures: string[] = [];
+    for (const [name, e] of [...this.labs].reverse()) {
+      this.labs.delete(name);
+      if (!e.ownedByRun) continue;
+      try {
+        await e.promise.catch(() => undefined);
+        await teardown(this.ctx, name);
+        this.log(`lab ${name}: down`);
+      } catch (err) {
+        failures.push(`lab ${name}: ${(err as Error).message}`);
+      }
+    }
+    return failures;
+  }
+}

@@ -1,0 +1,239 @@
+// Owns what one scenario does to and checks in its lab: every step of the vocabulary is one method
+// here. Changes push their inverse on the scenario's undo stack; failed checks carry evidence (probes,
+// the node's addresses and routes) and attach it to the report. Must not import Cucumber.
+import type { Link } from '../topology/types.js';
+import type { RunningLab } from '../lab/running.js';
+import { UserError, knownList } from '../util/errors.js';
+import { mapLimit } from '../util/exec.js';
+import { nsRun } from '../fabric/host.js';
+import { resolveTarget, resolveLink, type Target } from '../lab/targets.js';
+import { reach, reachWithin, confirmUnreachable } from '../probes/ping.js';
+import { tcpConnect } from '../probes/tcp.js';
+import { httpGet } from '../probes/http.js';
+import { linkDown, linkUp, linkLoss, linkRate, linkDelay } from '../lab/impair.js';
+import { topologySvg } from '../report/graph.js';
+import { table } from '../lab/status.js';
+import { formatMs, parseMark, unquote } from './params.js';
+import { UndoStack } from './undo.js';
+import type { LabPool } from './pool.js';
+
+export type Attach = (data: string, mediaType: string) => void | Promise<void>;
+
+/** A check that did not hold. Its message is the whole story; no stack trace in reports. */
+export class CheckFailed extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CheckFailed';
+    this.stack = message;
+  }
+}
+
+export interface CommandOutput { host: string; command: string; code: number; stdout: string; stderr: string; }
+
+export class Scenario {
+  lab?: RunningLab;
+  readonly undo = new UndoStack();
+  output?: CommandOutput;
+
+  constructor(readonly pool: LabPool, readonly attach: Attach) {}
+
+  // ---- lab and names -------------------------------------------------------------------------
+
+  async useLab(name: string): Promise<void> {
+    const lab = unquote(name);
+    if (this.lab && this.lab.name !== lab) {
+      throw new UserError(`cannot use lab ${lab} (this scenario already uses lab ${this.lab.name})`, 'one lab per scenario');
+    }
+    const { running, first } = await this.pool.ensure(lab);
+    this.lab = running;
+    if (first) await this.attach(topologySvg(running.lab), 'image/svg+xml');
+  }
+
+  requireLab(): RunningLab {
+    if (!this.lab) {
+      throw new UserError('no lab yet in this scenario', 'start it with `Given the lab "<name>" is up` (`前提 ラボ "<name>" が起動している`) or tag it @lab:<name>');
+    }
+    return this.lab;
+  }
+
+  /** A node name of the lab (for {host}); fails listing the known ones. */
+  host(text: string): string {
+    const name = unquote(text);
+    const lab = this.requireLab();
+    if (!lab.lab.nodes.some((n) => n.name === name)) {
+      throw new UserError(`unknown host ${name}; known: ${knownList(lab.lab.nodes.map((n) => n.name))}`);
+    }
+    return name;
+  }
+
+  target(text: string): Target {
+    return resolveTarget(this.requireLab().lab, unquote(text));
+  }
+
+  link(text: string): Link {
+    return resolveLink(this.requireLab().lab, unquote(text));
+  }
+
+  private async ns(host: string): Promise<string> {
+    return (await this.requireLab().handle(host)).netnsPath;
+  }
+
+  /** The node's addresses and routes, for failure messages (the report shows the message). */
+  private async evidence(host: string): Promise<string> {
+    const ns = await this.ns(host);
+    const parts = await Promise.all([
+      nsRun(ns, ['ip', '-br', 'addr']), nsRun(ns, ['ip', 'route']), nsRun(ns, ['ip', '-6', 'route']),
+    ]);
+    return `${host} addresses:\n${parts[0].stdout.trim()}\n${host} routes:\n${parts[1].stdout.trim()}\n${parts[2].stdout.trim()}`;
+  }
+
+  // ---- reachability --------------------------------------------------------------------------
+
+  async canReach(host: string, target: Target): Promise<void> {
+    const r = await reach(await this.ns(host), target.address, { attempts: 3 });
+    if (r.ok) return;
+    const last = r.probes[r.probes.length - 1];
+    throw new CheckFailed(`${host} cannot reach ${target.label}: 0/${r.probes.length} pings answered` +
+      `${last ? ` (last: ${lastLine(last.output)})` : ''}\n${await this.evidence(host)}`);
+  }
+
+  async cannotReach(host: string, target: Target): Promise<void> {
+    const r = await confirmUnreachable(await this.ns(host), target.address, { probes: 2, timeoutMs: 1000 });
+    if (r.unreachable) return;
+    const okp = r.probes.filter((p) => p.received > 0).length;
+    throw new CheckFailed(`${host} can reach ${target.label} but must not: ${okp}/${r.probes.length} pings answered\n${await this.evidence(host)}`);
+  }
+
+  async canReachWithin(host: string, target: Target, ms: number): Promise<void> {
+    const r = await reachWithin(await this.ns(host), target.address, ms);
+    if (r.ok) {
+      await this.attach(`${host} → ${target.label}: first reply after ${r.elapsedMs} ms (${r.sent} probes)`, 'text/plain');
+      return;
+    }
+    throw new CheckFailed(`${host} → ${target.label} not reachable within ${formatMs(ms)}; ${r.okCount}/${r.sent} probes ok` +
+      `${r.last ? ` (last: ${lastLine(r.last.output)})` : ''}\n${await this.evidence(host)}`);
+  }
+
+  /** A matrix: first row = targets, first column = sources, cells ok/ng (○/×, ✓/✗, - skips). */
+  async reachability(rows: string[][]): Promise<void> {
+    const [head, ...body] = rows;
+    if (!head || head.length < 2 || !body.length) throw new UserError('the reachability table needs a header row of targets and one row per source host');
+    const targets = head.slice(1).map((t) => this.target(t));
+    const cells: Array<{ r: number; c: number; src: string; want: boolean }> = [];
+    body.forEach((row, r) => {
+      const src = this.host(row[0] ?? '');
+      row.slice(1).forEach((cell, c) => {
+        const want = parseMark(cell);
+        if (want !== undefined) cells.push({ r, c, src, want });
+      });
+    });
+    const got = await mapLimit(cells, 6, async (x) => {
+      const ns = await this.ns(x.src);
+      const t = targets[x.c] as Target;
+      return x.want ? (await reach(ns, t.address, { attempts: 3 })).ok
+        : !(await confirmUnreachable(ns, t.address, { probes: 2, timeoutMs: 1000 })).unreachable;
+    });
+    const actual = body.map((row) => [row[0] ?? '', ...row.slice(1).map(() => '-')]);
+    let wrong = 0;
+    cells.forEach((x, i) => {
+      const ok = got[i] as boolean;
+      const mark = ok ? 'ok' : 'ng';
+      if (ok !== x.want) { wrong++; (actual[x.r] as string[])[x.c + 1] = `${mark} (expected ${x.want ? 'ok' : 'ng'})`; }
+      else (actual[x.r] as string[])[x.c + 1] = mark;
+    });
+    const picture = table([head.map((h, i) => (i === 0 ? 'from \\ to' : h)), ...actual]);
+    if (wrong) throw new CheckFailed(`reachability differs in ${wrong} of ${cells.length} cells:\n${picture}`);
+    await this.attach(picture, 'text/plain');
+  }
+
+  // ---- TCP and HTTP --------------------------------------------------------------------------
+
+  async canConnect(host: string, target: Target, port: number): Promise<void> {
+    const r = await tcpConnect(await this.ns(host), target.address, port, 3000);
+    if (!r.ok) throw new CheckFailed(`${host} cannot connect to ${target.label} port ${port} (${r.error ?? 'failed'} after ${r.ms} ms)\n${await this.evidence(host)}`);
+  }
+
+  async cannotConnect(host: string, target: Target, port: number): Promise<void> {
+    const r = await tcpConnect(await this.ns(host), target.address, port, 3000);
+    if (r.ok) throw new CheckFailed(`${host} can connect to ${target.label} port ${port} but must not (connected in ${r.ms} ms)`);
+  }
+
+  async httpStatus(host: string, url: string, status: number): Promise<void> {
+    const u = this.url(url);
+    const r = await httpGet(await this.ns(host), u, 5000);
+    if (r.status === status) return;
+    throw new CheckFailed(`${host} GET ${u}: ${r.status !== undefined ? `status ${r.status}` : `no answer (${r.error ?? 'failed'})`}, expected ${status}` +
+      (r.status === undefined ? `\n${await this.evidence(host)}` : ''));
+  }
+
+  /** URLs may name a node instead of an address: http://dns/ → http://198.51.100.53/. */
+  url(text: string): string {
+    const raw = unquote(text);
+    let u: URL;
+    try { u = new URL(raw); } catch { throw new UserError(`cannot read URL ${raw}`, 'write e.g. http://10.0.0.80/ or http://server:8080/path'); }
+    if (!/^https?:$/.test(u.protocol)) throw new UserError(`cannot fetch ${raw} (only http and https)`);
+    const hostname = u.hostname.replace(/^\[|\]$/g, '');
+    if (this.requireLab().lab.nodes.some((n) => n.name === hostname)) {
+      const t = this.target(hostname);
+      u.hostname = t.family === 6 ? `[${t.address}]` : t.address;
+    }
+    return u.toString();
+  }
+
+  // ---- links ---------------------------------------------------------------------------------
+
+  async linkDown(link: Link): Promise<void> {
+    this.undo.push(`bring link ${link.name} back up`, await linkDown(this.requireLab(), link));
+  }
+
+  async linkUp(link: Link): Promise<void> {
+    await linkUp(this.requireLab(), link);
+  }
+
+  async linkLoss(link: Link, percent: number): Promise<void> {
+    this.undo.push(`remove ${percent}% loss on link ${link.name}`, await linkLoss(this.requireLab(), link, percent));
+  }
+
+  async linkRate(link: Link, bps: number): Promise<void> {
+    this.undo.push(`remove the rate limit on link ${link.name}`, await linkRate(this.requireLab(), link, bps));
+  }
+
+  async linkDelay(link: Link, ms: number): Promise<void> {
+    this.undo.push(`remove the delay on link ${link.name}`, await linkDelay(this.requireLab(), link, ms));
+  }
+
+  // ---- commands ------------------------------------------------------------------------------
+
+  async run(host: string, command: string): Promise<void> {
+    const cmd = unquote(command);
+    const r = await this.requireLab().exec(host, ['sh', '-c', cmd], { timeoutMs: 60000 });
+    this.output = { host, command: cmd, code: r.code, stdout: r.stdout, stderr: r.stderr };
+    await this.attach(`$ ${cmd}   (on ${host}, exit ${r.code})\n${r.stdout}${r.stderr ? `\n[stderr]\n${r.stderr}` : ''}`, 'text/plain');
+  }
+
+  outputContains(text: string): void {
+    const want = unquote(text);
+    const o = this.output;
+    if (!o) throw new UserError('no command output yet', 'run a command first: `When client runs "…"` / `もし client で "…" を実行する`');
+    if (!`${o.stdout}\n${o.stderr}`.includes(want)) {
+      throw new CheckFailed(`the output of \`${o.command}\` on ${o.host} (exit ${o.code}) does not contain "${want}":\n${clip(o.stdout + (o.stderr ? `\n[stderr]\n${o.stderr}` : ''))}`);
+    }
+  }
+
+  // ---- end of scenario -----------------------------------------------------------------------
+
+  /** Undoes every change of the scenario, in reverse order; throws if any inverse failed. */
+  async finish(): Promise<void> {
+    const failures = await this.undo.unwind();
+    if (failures.length) throw new Error(`could not undo the scenario's changes:\n  ${failures.join('\n  ')}`);
+  }
+}
+
+function lastLine(s: string): string {
+  const lines = s.trim().split('\n').filter(Boolean);
+  return lines.find((l) => /unreachable|Unreachable|100% packet loss|Network is|not known/.test(l)) ?? lines[lines.length - 1] ?? 'no output';
+}
+
+function clip(s: string, max = 2000): string {
+  return s.length > max ? `${s.slice(0, max)}\n… (${s.length - max} more characters)` : s;
+}

@@ -1,0 +1,110 @@
+// The phrase catalogue: every step of tsunagari's vocabulary, in English and Japanese, in one place.
+// Each entry is registered once with one implementation (steps/*.steps.ts); docs/steps.md is generated
+// from here, and a unit test checks both languages use the same parameters in the same order.
+// Japanese phrases: a space means "optional space" (`clientから10.0.0.1に` and `client から 10.0.0.1 に`).
+
+export type Keyword = 'Given' | 'When' | 'Then';
+
+export interface Phrase {
+  keyword: Keyword;
+  en: string;                      // Cucumber expression
+  ja: string;                      // Cucumber expression; spaces become optional when registered
+  meaning: string;
+  example: { en: string; ja: string };
+  table?: string;                  // a data table follows (its shape, for the docs)
+  /** When Japanese word order puts the parameters in another order: jaOrder[i] = index in the
+   *  Japanese phrase of the English phrase's i-th parameter. Omitted = same order. */
+  jaOrder?: readonly number[];
+}
+
+export const CATALOGUE = {
+  labUp: {
+    keyword: 'Given', meaning: 'lab up (brought up once per run, shared, torn down at the end)',
+    en: 'the lab {lab} is up', ja: 'ラボ {lab} が起動している',
+    example: { en: 'Given the lab "home-nat" is up', ja: '前提 ラボ "home-nat" が起動している' },
+  },
+  canReach: {
+    keyword: 'Then', meaning: 'reachability (ping from inside the host, up to 3 probes)',
+    en: '{host} can reach {target}', ja: '{host} から {target} に到達できる',
+    example: { en: 'Then client can reach dns', ja: 'ならば client から 198.51.100.53 に到達できる' },
+  },
+  cannotReach: {
+    keyword: 'Then', meaning: 'unreachability (2 probes, 1 s each, none answered)',
+    en: '{host} cannot reach {target}', ja: '{host} から {target} に到達できない',
+    example: { en: 'Then upstream cannot reach client', ja: 'ならば upstream から client に到達できない' },
+  },
+  canReachWithin: {
+    keyword: 'Then', meaning: 'reachability within a time (probes every 100 ms until the deadline)',
+    en: '{host} can reach {target} within {duration}', ja: '{host} から {target} に {duration} 以内に到達できる',
+    example: { en: 'Then client can reach dns within 3 s', ja: 'ならば clientからdnsに3秒以内に到達できる' },
+  },
+  reachability: {
+    keyword: 'Then', meaning: 'reachability matrix (rows: from, columns: to; ok/ng, ○/×, ✓/✗, - skips)',
+    en: 'the reachability is:', ja: '到達性は次の通りである:',
+    example: { en: 'Then the reachability is:', ja: 'ならば 到達性は次の通りである:' },
+    table: '| from \\ to | h1 | h2 |\n| h1 | - | ok |\n| h2 | ok | - |',
+  },
+  canConnect: {
+    keyword: 'Then', meaning: 'TCP connect succeeds (3 s timeout)',
+    en: '{host} can connect to {target} port {int}', ja: '{host} から {target} の {int} 番ポートに接続できる',
+    example: { en: 'Then client can connect to dns port 80', ja: 'ならば client から dns の 80 番ポートに接続できる' },
+  },
+  cannotConnect: {
+    keyword: 'Then', meaning: 'TCP connect fails (refused or timed out)',
+    en: '{host} cannot connect to {target} port {int}', ja: '{host} から {target} の {int} 番ポートに接続できない',
+    example: { en: 'Then client cannot connect to dns port 81', ja: 'ならば client から dns の 81 番ポートに接続できない' },
+  },
+  httpStatus: {
+    keyword: 'Then', meaning: 'HTTP GET returns a status (node names allowed in the URL)',
+    en: '{host} gets status {int} from {url}', ja: '{host} から {url} にアクセスするとステータス {int} が返る',
+    jaOrder: [0, 2, 1],
+    example: { en: 'Then client gets status 200 from "http://dns/"', ja: 'ならば client から "http://dns/" にアクセスするとステータス 200 が返る' },
+  },
+  linkDown: {
+    keyword: 'When', meaning: 'link down (switch side for switch links, both ends for veth); undone after the scenario',
+    en: 'the link {link} goes down', ja: 'リンク {link} を切断する',
+    example: { en: 'When the link "client:eth1--lan" goes down', ja: 'もし リンク "client:eth1--lan" を切断する' },
+  },
+  linkUp: {
+    keyword: 'When', meaning: 'link up again (routes Linux dropped are restored)',
+    en: 'the link {link} comes back up', ja: 'リンク {link} を復旧する',
+    example: { en: 'When the link "client:eth1--lan" comes back up', ja: 'もし リンク "client:eth1--lan" を復旧する' },
+  },
+  linkLoss: {
+    keyword: 'When', meaning: 'packet loss in each direction (nftables numgen); undone after the scenario',
+    en: 'the link {link} loses {percent} of packets', ja: 'リンク {link} で {percent} のパケットを損失させる',
+    example: { en: 'When the link "nat:eth2--upstream:eth1" loses 100% of packets', ja: 'もし リンク "nat:eth2--upstream:eth1" で 100% のパケットを損失させる' },
+  },
+  linkRate: {
+    keyword: 'When', meaning: 'rate limit in each direction (tbf); undone after the scenario',
+    en: 'the link {link} is limited to {rate}', ja: 'リンク {link} の帯域を {rate} に制限する',
+    example: { en: 'When the link "nat:eth2--upstream:eth1" is limited to 1 Mbit/s', ja: 'もし リンク "nat:eth2--upstream:eth1" の帯域を 1 Mbit/s に制限する' },
+  },
+  linkDelay: {
+    keyword: 'When', meaning: 'added delay (netem; fails with "not available on this kernel" where netem is missing)',
+    en: 'the link {link} is delayed by {duration}', ja: 'リンク {link} に {duration} の遅延を入れる',
+    example: { en: 'When the link "nat:eth2--upstream:eth1" is delayed by 50 ms', ja: 'もし リンク "nat:eth2--upstream:eth1" に 50 ミリ秒 の遅延を入れる' },
+  },
+  run: {
+    keyword: 'When', meaning: 'run a shell command inside a node; its output is kept for the next check',
+    en: '{host} runs {command}', ja: '{host} で {command} を実行する',
+    example: { en: 'When nat runs "ip route"', ja: 'もし nat で 「ip route」 を実行する' },
+  },
+  outputContains: {
+    keyword: 'Then', meaning: 'the last command output (stdout or stderr) contains a text',
+    en: 'the output contains {text}', ja: '出力に {text} が含まれる',
+    example: { en: 'Then the output contains "default via"', ja: 'ならば 出力に "default via" が含まれる' },
+  },
+} as const satisfies Record<string, Phrase>;
+
+export type StepId = keyof typeof CATALOGUE;
+
+/** Parameter names of an expression, in order: "{host} can reach {target}" → ["host", "target"]. */
+export function paramsOf(expr: string): string[] {
+  return [...expr.matchAll(/\{([^}]*)\}/g)].map((m) => m[1] as string);
+}
+
+/** The Cucumber expression registered for a Japanese phrase: each space becomes an optional space. */
+export function jaExpression(ja: string): string {
+  return ja.replace(/ /g, '( )');
+}

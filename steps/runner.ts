@@ -1,0 +1,68 @@
+// Owns `tsunagari test [paths]`: runs Cucumber on the user's project (cwd) with tsunagari's step
+// library plus the project's own support code, writing HTML, JUnit, JSON and message reports to
+// reports/. Lives beside the steps because it is Cucumber-facing; src/ never imports Cucumber.
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { join, relative, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UserError } from '../src/util/errors.js';
+
+export interface TestOptions {
+  paths: string[];             // features or folders; default features/
+  cwd: string;
+  format?: string;             // terminal formatter: pretty (default), progress, summary
+  reports?: string;            // folder, default reports/
+  tags?: string;
+  name?: string[];
+}
+
+const STEPS = join(dirname(fileURLToPath(import.meta.url)), 'index.ts');
+
+/** The project's own support code: steps/ and features/**\/*.{ts,js} (never node_modules). */
+function projectSupport(cwd: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string): void => {
+    let names: string[] = [];
+    try { names = readdirSync(dir); } catch { return; }
+    for (const n of names) {
+      if (n === 'node_modules' || n.startsWith('.')) continue;
+      const p = join(dir, n);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (/\.(ts|js|mjs)$/.test(n) && !/\.d\.ts$/.test(n) && !/\.test\.ts$/.test(n)) out.push(p);
+    }
+  };
+  walk(join(cwd, 'steps'));
+  walk(join(cwd, 'features'));
+  // This repository's own steps are tsunagari's library, imported once as STEPS.
+  return out.filter((p) => !resolve(p).startsWith(dirname(STEPS) + '/') && resolve(p) !== resolve(join(cwd, 'steps', 'tsx.js')));
+}
+
+export async function runTests(o: TestOptions): Promise<boolean> {
+  const paths = o.paths.length ? o.paths : ['features'];
+  for (const p of paths) {
+    if (!existsSync(resolve(o.cwd, p.replace(/:\d+$/, '')))) {
+      throw new UserError(`cannot find ${p} (in ${o.cwd})`, 'give .feature files or folders, e.g. `tsunagari test features/ja`');
+    }
+  }
+  const reports = o.reports ?? 'reports';
+  mkdirSync(resolve(o.cwd, reports), { recursive: true });
+  const { loadConfiguration, runCucumber } = await import('@cucumber/cucumber/api');
+  const { runConfiguration } = await loadConfiguration({
+    file: false,
+    provided: {
+      paths,
+      import: [STEPS, ...projectSupport(o.cwd).map((p) => relative(o.cwd, p))],
+      format: [
+        o.format ?? 'pretty',
+        `html:${reports}/cucumber.html`,
+        `junit:${reports}/junit.xml`,
+        `json:${reports}/cucumber.json`,
+        `message:${reports}/messages.ndjson`,
+      ],
+      formatOptions: { junit: { suiteName: 'tsunagari' } },
+      ...(o.tags ? { tags: o.tags } : {}),
+      ...(o.name?.length ? { name: o.name } : {}),
+    },
+  }, { cwd: o.cwd });
+  const { success } = await runCucumber(runConfiguration, { cwd: o.cwd });
+  return success;
+}

@@ -1,0 +1,18 @@
+// The parameter types' regular expressions, kept free of Cucumber so unit tests can build the same
+// expressions the run registers (steps/support/parameters.ts) and check the catalogue against them.
+const QUOTED = String.raw`"[^"]*"|「[^」]*」`;
+
+export const PARAM_REGEXPS = {
+  lab: `${QUOTED}|[a-z][a-z0-9-]*`,
+  host: `${QUOTED}|[A-Za-z][A-Za-z0-9_.-]*`,
+  target: `${QUOTED}|[A-Za-z0-9:][A-Za-z0-9_.:-]*`,
+  link: `${QUOTED}|[A-Za-z0-9][A-Za-z0-9_.:-]*`,
+  duration: String.raw`\d+(?:\.\d+)?\s?(?:ミリ秒|秒|分|ms|milliseconds?|seconds?|sec|s|minutes?|min)`,
+  percent: String.raw`\d+(?:\.\d+)?\s?(?:%|％|パーセント|percent)`,
+  rate: String.raw`\d+(?:\.\d+)?\s?[kKmMgG]?(?:bit\/s|bits\/s|bps|bit)`,
+  url: `${QUOTED}|https?:\\/\\/[^\\s"」]+`,
+  command: QUOTED,
+  text: QUOTED,
+} as const;
+
+export type ParamName = keyof typeof PARAM_REGEXPS;

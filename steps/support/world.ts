@@ -1,0 +1,23 @@
+// The World: one per scenario, holding its Scenario (lab, undo stack, last output). The lab pool is
+// shared by the whole run (labs come up once). Steps reach src/ only through `this.s`.
+import { World, setWorldConstructor, type IWorldOptions } from '@cucumber/cucumber';
+import { LabPool } from '../../src/scenario/pool.js';
+import { Scenario } from '../../src/scenario/session.js';
+
+let pool: LabPool | undefined;
+
+/** The run's lab pool, created on first use, rooted at the project the run started in. */
+export function labPool(): LabPool {
+  pool ??= new LabPool({ projectDir: process.cwd(), log: (l) => process.stderr.write(`${l}\n`) });
+  return pool;
+}
+
+export class TsunagariWorld extends World {
+  readonly s: Scenario;
+  constructor(options: IWorldOptions) {
+    super(options);
+    this.s = new Scenario(labPool(), (data, mediaType) => this.attach(data, mediaType));
+  }
+}
+
+setWorldConstructor(TsunagariWorld);
