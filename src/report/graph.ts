@@ -39,66 +39,105 @@ function edgeOf(l: Link, addr: (n: string, i: string) => string, vs: Vertex[]): 
   return { a: a.id, b: b.id, aLabel: a.label, bLabel: b.label, mid: `VXLAN ${l.vni}:${l.dstport}`, dashed: true };
 }
 
-/** Deterministic force-directed layout (Fruchterman–Reingold, fixed start on a circle). */
-function layout(vs: Vertex[], es: Edge[], w: number, h: number): void {
-  const n = vs.length;
-  vs.forEach((v, i) => { v.x = w / 2 + (w / 3) * Math.cos((2 * Math.PI * i) / Math.max(n, 1)); v.y = h / 2 + (h / 3) * Math.sin((2 * Math.PI * i) / Math.max(n, 1)); });
-  if (n < 2) { if (vs[0]) { vs[0].x = w / 2; vs[0].y = h / 2; } return; }
-  const k = Math.sqrt((w * h) / n) * 0.75;
-  const idx = new Map(vs.map((v, i) => [v.id, i]));
-  let temp = w / 8;
-  for (let it = 0; it < 300; it++) {
-    const dx = new Array(n).fill(0);
-    const dy = new Array(n).fill(0);
-    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) {
-      const a = vs[i] as Vertex; const b = vs[j] as Vertex;
-      let ddx = a.x - b.x; let ddy = a.y - b.y;
-      const d = Math.max(Math.hypot(ddx, ddy), 0.01);
-      if (d < 0.02) { ddx = 0.01 * (i - j); ddy = 0.01; }
-      const f = (k * k) / d;
-      dx[i] += (ddx / d) * f; dy[i] += (ddy / d) * f; dx[j] -= (ddx / d) * f; dy[j] -= (ddy / d) * f;
+/** Deterministic layered layout: each connected part of the lab is laid out in columns by distance
+ *  from its best-connected vertex (a switch if there is one), rows ordered by their neighbours'
+ *  positions; parts are stacked top to bottom. Returns the canvas size. */
+const COL = 330;
+const ROW = 96;
+function layout(vs: Vertex[], es: Edge[]): { w: number; h: number } {
+  const adj = new Map<string, string[]>(vs.map((v) => [v.id, []]));
+  for (const e of es) { adj.get(e.a)?.push(e.b); adj.get(e.b)?.push(e.a); }
+  const order = new Map(vs.map((v, i) => [v.id, i]));
+  const seen = new Set<string>();
+  let top = 60;
+  let width = 0;
+  for (const start of vs) {
+    if (seen.has(start.id)) continue;
+    // the component of `start`
+    const comp: string[] = [];
+    const stack = [start.id];
+    seen.add(start.id);
+    while (stack.length) {
+      const id = stack.pop() as string;
+      comp.push(id);
+      for (const n of adj.get(id) ?? []) if (!seen.has(n)) { seen.add(n); stack.push(n); }
     }
-    for (const e of es) {
-      const i = idx.get(e.a) as number; const j = idx.get(e.b) as number;
-      if (i === j) continue;
-      const a = vs[i] as Vertex; const b = vs[j] as Vertex;
-      const ddx = a.x - b.x; const ddy = a.y - b.y;
-      const d = Math.max(Math.hypot(ddx, ddy), 0.01);
-      const f = (d * d) / k;
-      dx[i] -= (ddx / d) * f; dy[i] -= (ddy / d) * f; dx[j] += (ddx / d) * f; dy[j] += (ddy / d) * f;
+    const byId = new Map(vs.map((v) => [v.id, v]));
+    const score = (id: string): number => (adj.get(id)?.length ?? 0) * 2 + (byId.get(id)?.shape === 'switch' ? 1 : 0);
+    const root = [...comp].sort((a, b) => score(b) - score(a) || (order.get(a) as number) - (order.get(b) as number))[0] as string;
+    // BFS layers
+    const layerOf = new Map<string, number>([[root, 0]]);
+    const layers: string[][] = [[root]];
+    for (let l = 0; l < layers.length; l++) {
+      for (const id of layers[l] as string[]) {
+        for (const n of adj.get(id) ?? []) {
+          if (layerOf.has(n)) continue;
+          layerOf.set(n, l + 1);
+          (layers[l + 1] ??= []).push(n);
+        }
+      }
     }
-    for (let i = 0; i < n; i++) {
-      const v = vs[i] as Vertex;
-      const d = Math.max(Math.hypot(dx[i], dy[i]), 0.01);
-      v.x = Math.min(w - 90, Math.max(90, v.x + (dx[i] / d) * Math.min(d, temp)));
-      v.y = Math.min(h - 50, Math.max(50, v.y + (dy[i] / d) * Math.min(d, temp)));
+    // order each layer by the mean row of its neighbours in the previous layer (fewer crossings)
+    const row = new Map<string, number>([[root, 0]]);
+    for (let l = 1; l < layers.length; l++) {
+      const layer = layers[l] as string[];
+      const key = (id: string): number => {
+        const prev = (adj.get(id) ?? []).filter((n) => layerOf.get(n) === l - 1).map((n) => row.get(n) ?? 0);
+        return prev.length ? prev.reduce((a, b) => a + b, 0) / prev.length : 0;
+      };
+      layer.sort((a, b) => key(a) - key(b) || (order.get(a) as number) - (order.get(b) as number));
+      layer.forEach((id, i) => row.set(id, i));
     }
-    temp *= 0.985;
+    const tallest = Math.max(...layers.map((l) => l.length));
+    layers.forEach((layer, l) => {
+      const offset = ((tallest - layer.length) * ROW) / 2;
+      layer.forEach((id, i) => {
+        const v = byId.get(id) as Vertex;
+        v.x = 90 + l * COL;
+        v.y = top + 30 + offset + i * ROW;
+      });
+    });
+    width = Math.max(width, 90 + (layers.length - 1) * COL + 90);
+    top += tallest * ROW + 40;
   }
+  return { w: Math.max(width, 480), h: top };
 }
 
 export function topologySvg(lab: Lab): string {
   const { vs, es } = build(lab);
-  const w = Math.max(640, 180 * Math.ceil(Math.sqrt(vs.length)) * 1.6);
-  const h = Math.max(420, w * 0.62);
-  layout(vs, es, w, h);
+  const { w, h } = layout(vs, es);
   const at = new Map(vs.map((v) => [v.id, v]));
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${Math.round(w)}" height="${Math.round(h + 30)}" viewBox="0 0 ${Math.round(w)} ${Math.round(h + 30)}" font-family="sans-serif" font-size="12">`);
   out.push(`<rect width="100%" height="100%" fill="#ffffff"/>`);
   out.push(`<text x="12" y="20" font-size="15" font-weight="bold">${esc(lab.name)}</text>`);
   if (lab.description) out.push(`<text x="12" y="38" fill="#555">${esc(lab.description)}</text>`);
+  // Lines first, then the boxes, then the labels on top (never hidden under a box).
+  const labels: string[] = [];
   for (const e of es) {
     const a = at.get(e.a) as Vertex; const b = at.get(e.b) as Vertex;
     out.push(`<line x1="${a.x.toFixed(1)}" y1="${a.y.toFixed(1)}" x2="${b.x.toFixed(1)}" y2="${b.y.toFixed(1)}" stroke="${e.dashed ? '#c05a00' : '#456'}" stroke-width="2"${e.dashed ? ' stroke-dasharray="7 5"' : ''}/>`);
-    const lab1 = (t: string, p: Vertex, q: Vertex): void => {
+    const endLabel = (t: string, p: Vertex, q: Vertex, below: boolean): void => {
       if (!t) return;
-      const x = p.x + (q.x - p.x) * 0.28; const y = p.y + (q.y - p.y) * 0.28;
-      out.push(`<text x="${x.toFixed(1)}" y="${(y - 4).toFixed(1)}" text-anchor="middle" fill="#234" paint-order="stroke" stroke="#fff" stroke-width="3">${esc(t)}</text>`);
+      const len = Math.max(Math.hypot(q.x - p.x, q.y - p.y), 1);
+      const ux = (q.x - p.x) / len; const uy = (q.y - p.y) / len;
+      // Start just past the box edge (half-width 60, half-height 20), text running away from the box.
+      const edge = Math.abs(ux) * 64 + Math.abs(uy) * 24;
+      const x = p.x + ux * (edge + 4); const y = p.y + uy * (edge + 4);
+      const anchor = ux > 0.3 ? 'start' : ux < -0.3 ? 'end' : 'middle';
+      const dx = anchor === 'middle' ? 8 : 0;
+      // "eth1 10.0.0.1/24 fd00::1/64" → first line "eth1 10.0.0.1/24", further addresses below it.
+      const words = t.split(' ');
+      const lines = words.length > 2 ? [words.slice(0, 2).join(' '), ...words.slice(2)] : [t];
+      // Going down: under the line. Otherwise the a-end label sits above the line, the b-end one below,
+      // so the two ends of a short horizontal link never print over each other.
+      const y0 = uy > 0.3 || (below && uy > -0.3) ? y + 14 : y - 5 - (lines.length - 1) * 13;
+      labels.push(`<text x="${(x + dx).toFixed(1)}" y="${y0.toFixed(1)}" text-anchor="${anchor === 'middle' ? 'start' : anchor}" fill="#234" paint-order="stroke" stroke="#fff" stroke-width="3">` +
+        lines.map((l, i) => `<tspan x="${(x + dx).toFixed(1)}" dy="${i ? 13 : 0}">${esc(l)}</tspan>`).join('') + '</text>');
     };
-    lab1(e.aLabel, a, b);
-    lab1(e.bLabel, b, a);
-    if (e.mid) out.push(`<text x="${((a.x + b.x) / 2).toFixed(1)}" y="${((a.y + b.y) / 2 + 14).toFixed(1)}" text-anchor="middle" fill="#c05a00" paint-order="stroke" stroke="#fff" stroke-width="3">${esc(e.mid)}</text>`);
+    endLabel(e.aLabel, a, b, false);
+    endLabel(e.bLabel, b, a, true);
+    if (e.mid) labels.push(`<text x="${((a.x + b.x) / 2).toFixed(1)}" y="${((a.y + b.y) / 2 + 16).toFixed(1)}" text-anchor="middle" fill="#c05a00" paint-order="stroke" stroke="#fff" stroke-width="3">${esc(e.mid)}</text>`);
   }
   for (const v of vs) {
     const x = v.x.toFixed(1); const y = v.y.toFixed(1);
@@ -108,6 +147,7 @@ export function topologySvg(lab: Lab): string {
     out.push(`<text x="${x}" y="${(v.y - 2).toFixed(1)}" text-anchor="middle" font-weight="bold">${esc(v.label)}</text>`);
     out.push(`<text x="${x}" y="${(v.y + 12).toFixed(1)}" text-anchor="middle" font-size="10" fill="#555">${esc(v.sub)}</text>`);
   }
+  out.push(...labels);
   out.push('</svg>');
   return out.join('\n') + '\n';
 }

@@ -27,6 +27,7 @@ export class LabPool {
   readonly dir: string;
   private labs = new Map<string, Entry>();
   private log: (line: string) => void;
+  private stopped = false;
 
   constructor(readonly opts: PoolOptions) {
     this.log = opts.log ?? (() => {});
@@ -60,6 +61,7 @@ export class LabPool {
 
   /** The lab, up; `first` is true for the scenario that caused it to come up in this run. */
   async ensure(name: string, progress?: (p: Progress) => void): Promise<{ running: RunningLab; first: boolean }> {
+    if (this.stopped) throw new UserError(`cannot bring lab ${name} up (the run is being stopped)`);
     const known = this.labs.get(name);
     if (known) return { running: await known.promise, first: false };
     const entry: Entry = { promise: Promise.resolve(null as unknown as RunningLab), ownedByRun: true, file: '' };
@@ -97,8 +99,10 @@ export class LabPool {
     return { running: await entry.promise, first: true };
   }
 
-  /** Tears down every lab this run brought up (not the ones it reused); returns failures. */
-  async teardownAll(): Promise<string[]> {
+  /** Tears down every lab this run brought up (not the ones it reused); returns failures.
+   *  With `stop`, no lab comes up after this (Ctrl-C: scenarios still running must not restart one). */
+  async teardownAll(o: { stop?: boolean } = {}): Promise<string[]> {
+    if (o.stop) this.stopped = true;
     const failures: string[] = [];
     for (const [name, e] of [...this.labs].reverse()) {
       this.labs.delete(name);

@@ -15,7 +15,7 @@ BeforeAll(function () {
     if (stopping) process.exit(130);
     stopping = true;
     process.stderr.write(`\n${sig}: tearing down the labs of this run (again to quit at once)\n`);
-    labPool().teardownAll().finally(() => process.exit(130));
+    labPool().teardownAll({ stop: true }).finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);

@@ -16,7 +16,9 @@ export class TsunagariWorld extends World {
   readonly s: Scenario;
   constructor(options: IWorldOptions) {
     super(options);
-    this.s = new Scenario(labPool(), (data, mediaType) => this.attach(data, mediaType));
+    // Images must reach the report base64-encoded (a Buffer), or the HTML report cannot show them.
+    this.s = new Scenario(labPool(), (data, mediaType) =>
+      this.attach(mediaType.startsWith('image/') ? Buffer.from(data, 'utf8') : data, mediaType));
   }
 }
 
