@@ -18,7 +18,7 @@ export class TsunagariWorld extends World {
     super(options);
     // Images must reach the report base64-encoded (a Buffer), or the HTML report cannot show them.
     this.s = new Scenario(labPool(), (data, mediaType) =>
-      this.attach(mediaType.startsWith('image/') ? Buffer.from(data, 'utf8') : data, mediaType));
+      (mediaType.startsWith('image/') ? this.attach(Buffer.from(data, 'utf8'), mediaType) : this.attach(data, mediaType)));
   }
 }
 
