@@ -174,8 +174,15 @@ async function cmdCleanup(ctx: Context, args: string[]): Promise<number> {
   return 0;
 }
 
+/** Commands that create, enter or remove network namespaces, containers or OVS ports. */
+const NEEDS_ROOT = new Set(['setup', 'up', 'down', 'cleanup', 'exec', 'status', 'test']);
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...args] = argv;
+  if (cmd && NEEDS_ROOT.has(cmd) && process.getuid?.() !== 0) {
+    throw new UserError(`cannot ${cmd} (tsunagari needs root: it creates network namespaces, veth pairs, OVS bridges and containers)`,
+      `run it as root, e.g. \`sudo npx tsunagari ${cmd}${args.length ? ' …' : ''}\``);
+  }
   // Engine start-up is worth a line; "reusing the running engine" only with TSUNAGARI_VERBOSE.
   const ctx = new Context((line) => { if (process.env.TSUNAGARI_VERBOSE || !/: reusing /.test(line)) err(line); });
   switch (cmd) {

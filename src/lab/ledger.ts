@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Lab } from '../topology/types.js';
 import type { NodeHandle } from '../runtime/types.js';
 import { paths } from '../setup/paths.js';
+import { UserError } from '../util/errors.js';
 
 export interface LedgerData {
   version: 1;
@@ -28,13 +29,15 @@ export function ledgerPath(lab: string): string {
 }
 
 export class Ledger {
-  constructor(public data: LedgerData) {}
+  /** A ledger made by create() has not claimed its file yet; read() ones have. */
+  private claimed: boolean;
+  constructor(public data: LedgerData, claimed = true) { this.claimed = claimed; }
 
   static create(topology: Lab, run: string): Ledger {
     return new Ledger({
       version: 1, lab: topology.name, run, pid: process.pid, state: 'creating', startedAt: new Date().toISOString(),
       file: topology.file, topology, handles: {}, hostIfs: [], bridges: [], namespaces: [], containers: [],
-    });
+    }, false);
   }
 
   static read(lab: string): Ledger | undefined {
@@ -51,12 +54,23 @@ export class Ledger {
     return names.map((f) => Ledger.read(f.slice(0, -5))).filter((l): l is Ledger => !!l);
   }
 
-  /** Atomic write (tmp + rename): a crash never leaves half a ledger. */
+  /** The first save claims the lab name exclusively (two runs starting the same lab: one wins);
+   *  later saves are atomic (tmp + rename), so a crash never leaves half a ledger. */
   save(): void {
     mkdirSync(paths.labs, { recursive: true });
     const p = ledgerPath(this.data.lab);
-    writeFileSync(`${p}.tmp`, JSON.stringify(this.data, null, 2));
-    renameSync(`${p}.tmp`, p);
+    if (!this.claimed) {
+      try {
+        writeFileSync(p, JSON.stringify(this.data, null, 2), { flag: 'wx' });
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        throw new UserError(`cannot start lab ${this.data.lab} (another run is starting or running it)`, `\`tsunagari status ${this.data.lab}\``);
+      }
+      this.claimed = true;
+      return;
+    }
+    writeFileSync(`${p}.tmp.${process.pid}`, JSON.stringify(this.data, null, 2));
+    renameSync(`${p}.tmp.${process.pid}`, p);
   }
 
   /** Records resources before they are created. */
