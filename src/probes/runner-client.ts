@@ -9,10 +9,14 @@ export const RUNNER_PATH = fileURLToPath(new URL('./runner.mjs', import.meta.url
 /** Node's start-up plus nsenter, on a busy 2-core machine: the margin above the probe's own timeout. */
 const START_MARGIN_MS = 5000;
 
-/** Runs one probe request; rejects only when the runner itself could not run or answer. */
-export async function runProbe<T>(nsPath: string, request: { op: string; timeoutMs: number } & Record<string, unknown>): Promise<T> {
+/**
+ * Runs one probe request; rejects only when the runner itself could not run or answer. `budgetMs` is
+ * the longest the probe itself may take (default its timeoutMs; more when it makes several exchanges).
+ */
+export async function runProbe<T>(nsPath: string, request: { op: string; timeoutMs: number } & Record<string, unknown>,
+  budgetMs = request.timeoutMs): Promise<T> {
   const r = await run('nsenter', [`--net=${nsPath}`, process.execPath, RUNNER_PATH, JSON.stringify(request)],
-    { timeoutMs: request.timeoutMs + START_MARGIN_MS });
+    { timeoutMs: budgetMs + START_MARGIN_MS });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   let answer: (T & { error?: string }) | undefined;
   try { answer = JSON.parse(line) as T & { error?: string }; } catch { /* reported below */ }

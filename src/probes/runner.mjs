@@ -1,7 +1,9 @@
 // Owns one probe made with Node's own sockets from inside a node's network namespace:
 // `nsenter --net=<path> node runner.mjs '<json request>'` prints exactly one JSON line and exits 0.
-// Plain JavaScript so it starts fast (no TypeScript loader); must not resolve names, retry or loop.
+// Plain JavaScript so it starts fast (no TypeScript loader, no dependencies); must not resolve names or loop,
+// and retries only where a protocol says so (DNS: one TCP retry of a truncated UDP reply, when asked).
 import net from 'node:net';
+import dgram from 'node:dgram';
 import http from 'node:http';
 import https from 'node:https';
 
@@ -89,8 +91,118 @@ function httpGet(req) {
   });
 }
 
-/** Add a probe here (dns, udp …): a function from the request to a JSON-able answer. */
-const OPS = { tcp, http: httpGet };
+/** At most this many unexpected datagrams (wrong id, not a response) are reported per UDP exchange. */
+const MAX_STRAYS = 8;
+
+function portOf(v) {
+  const port = Number(v);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`port ${v} is not in 1..65535`);
+  return port;
+}
+
+/**
+ * One DNS message over UDP from an unconnected socket, so a reply from another address than the one
+ * asked is still received (and reported in `from`: dig's "reply from unexpected source"). The first
+ * datagram carrying the query's id with QR set is the reply; others are listed in `stray`.
+ * Over UDP an ICMP port unreachable is not seen by an unconnected socket: that is a timeout here.
+ */
+function dnsUdp(server, port, query, timeoutMs) {
+  const id = query.readUInt16BE(0);
+  return new Promise((resolve) => {
+    const sock = dgram.createSocket({ type: net.isIPv6(server) ? 'udp6' : 'udp4' });
+    const stray = [];
+    let t0 = process.hrtime.bigint();
+    let local;
+    let settled = false;
+    const done = (r) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      try { sock.close(); } catch { /* already closed */ }
+      resolve({ transport: 'udp', ...(local ? { local } : {}), ...(stray.length ? { stray } : {}), ...r });
+    };
+    const timer = setTimeout(() => done({ ok: false, error: 'timeout', ms: elapsed(t0) }), timeoutMs);
+    sock.on('message', (msg, rinfo) => {
+      const from = { address: rinfo.address, port: rinfo.port };
+      if (msg.length >= 12 && msg.readUInt16BE(0) === id && (msg[2] & 0x80)) {
+        done({ ok: true, ms: elapsed(t0), from, reply: msg.toString('hex') });
+      } else if (stray.length < MAX_STRAYS) {
+        stray.push({ from, length: msg.length, start: msg.subarray(0, 64).toString('hex') });
+      }
+    });
+    sock.on('error', (err) => done({ ok: false, error: errorWord(err), ms: elapsed(t0) }));
+    sock.bind(0, () => {
+      const a = sock.address();
+      local = { address: a.address, port: a.port };
+      t0 = process.hrtime.bigint();
+      sock.send(query, port, server, (err) => { if (err) done({ ok: false, error: errorWord(err), ms: elapsed(t0) }); });
+    });
+  });
+}
+
+/** One DNS message over TCP: 2-byte length framing both ways; the time includes the connect. */
+function dnsTcp(server, port, query, timeoutMs) {
+  return new Promise((resolve) => {
+    const t0 = process.hrtime.bigint();
+    const chunks = [];
+    let have = 0;
+    let local;
+    let connectMs;
+    let settled = false;
+    const sock = net.connect({ host: server, port });
+    const done = (r) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      sock.destroy();
+      resolve({ transport: 'tcp', ...(local ? { local } : {}), ...(connectMs !== undefined ? { connectMs } : {}), ...r });
+    };
+    const timer = setTimeout(() => done({ ok: false, error: 'timeout', ms: elapsed(t0) }), timeoutMs);
+    sock.once('connect', () => {
+      connectMs = elapsed(t0);
+      local = { address: sock.localAddress, port: sock.localPort };
+      const len = Buffer.alloc(2);
+      len.writeUInt16BE(query.length);
+      sock.write(Buffer.concat([len, query]));
+    });
+    sock.on('data', (c) => {
+      chunks.push(c);
+      have += c.length;
+      if (have < 2) return;
+      const buf = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      chunks.length = 0;
+      chunks.push(buf);
+      const need = 2 + buf.readUInt16BE(0);
+      if (have >= need) {
+        done({ ok: true, ms: elapsed(t0), from: { address: sock.remoteAddress, port: sock.remotePort }, reply: buf.subarray(2, need).toString('hex') });
+      }
+    });
+    sock.once('end', () => done({ ok: false, error: have ? `closed after ${have} of a framed reply` : 'closed', ms: elapsed(t0) }));
+    sock.once('error', (err) => done({ ok: false, error: errorWord(err), ms: elapsed(t0) }));
+  });
+}
+
+/**
+ * {op:'dns', server, port, query: hex, tcp?, tcpOnTruncation?, timeoutMs} → {exchanges: [...]}: the
+ * query (encoded by the caller) over UDP, or TCP; a UDP reply with TC set is retried once over TCP when
+ * asked. Each exchange: {transport, ok, ms, error?, from?, local?, reply?: hex, stray?}; timeoutMs is per
+ * exchange. The reply is not decoded here (dns.ts does).
+ */
+async function dns(req) {
+  const server = ipOnly(String(req.server));
+  const port = portOf(req.port ?? 53);
+  const timeoutMs = timeoutOf(req);
+  if (typeof req.query !== 'string' || !/^([0-9a-f]{2}){12,65535}$/i.test(req.query)) throw new Error('query is not a hex DNS message of 12..65535 bytes');
+  const query = Buffer.from(req.query, 'hex');
+  if (req.tcp) return { exchanges: [await dnsTcp(server, port, query, timeoutMs)] };
+  const udp = await dnsUdp(server, port, query, timeoutMs);
+  const truncated = udp.ok && (Buffer.from(udp.reply.slice(4, 6), 'hex')[0] & 0x02) !== 0;
+  if (!truncated || req.tcpOnTruncation === false) return { exchanges: [udp] };
+  return { exchanges: [udp, await dnsTcp(server, port, query, timeoutMs)] };
+}
+
+/** Add a probe here (udp …): a function from the request to a JSON-able answer. */
+const OPS = { tcp, http: httpGet, dns };
 
 async function main() {
   let req;

@@ -72,7 +72,7 @@ test('https answers carry insecure: true (certificates are not verified in labs)
 test('bad requests: not JSON, unknown op, names instead of addresses, bad port — exit 2 with the reason', async () => {
   const cases: Array<[unknown, RegExp]> = [
     ['{nope', /^bad request: argument is not JSON$/],
-    [{ op: 'dns' }, /^bad request: unknown op "dns"; known: tcp, http$/],
+    [{ op: 'udp' }, /^bad request: unknown op "udp"; known: tcp, http, dns$/],
     [{ op: 'tcp', host: 'localhost', port: 80, timeoutMs: 1000 }, /^bad request: host localhost is not an IP address \(probes do not resolve names\)$/],
     [{ op: 'tcp', host: '127.0.0.1', port: 70000, timeoutMs: 1000 }, /^bad request: port 70000 is not in 1\.\.65535$/],
     [{ op: 'http', url: 'http://example.org/', timeoutMs: 1000 }, /^bad request: host example\.org is not an IP address/],
