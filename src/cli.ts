@@ -211,7 +211,7 @@ export async function main(argv: string[]): Promise<number> {
       return ok ? 0 : 1;
     }
     case 'kinds':
-      for (const k of Object.values(KINDS)) out(`${k.name.padEnd(8)} ${k.description}`);
+      for (const k of Object.values(KINDS)) out(`${k.name.padEnd(Math.max(...Object.keys(KINDS).map((n) => n.length)))}  ${k.description}`);
       return 0;
     case 'schema': out(JSON.stringify(topologyJsonSchema(), null, 2)); return 0;
     case undefined: case 'help': case '--help': case '-h': out(USAGE); return 0;

@@ -7,6 +7,7 @@ import { Ledger } from './ledger.js';
 import { deleteHostIfs, hostIfNames } from '../fabric/host.js';
 import { deleteNetns, listNetns } from '../runtime/netns.js';
 import { mapLimit } from '../util/exec.js';
+import { removeLabFiles } from './services.js';
 
 export interface TeardownResult { lab: string; removed: { containers: number; namespaces: number; bridges: number; interfaces: number }; skipped: string[]; }
 
@@ -20,6 +21,7 @@ export async function teardown(ctx: Context, lab: string, o: { ledger?: Ledger }
     ovs: topo ? topo.switches.length > 0 || ledger!.data.bridges.length > 0 : undefined,
   });
   const result = await removeFound(ctx, found, ledger ? [ledger] : []);
+  removeLabFiles(lab);   // logs and control sockets of netns services (their processes died with the namespaces)
   ledger?.remove();
   return { lab, ...result };
 }
@@ -68,6 +70,7 @@ export async function cleanupAll(ctx: Context): Promise<TeardownResult[]> {
       ledgers: found.ledgers.filter((l) => l.data.lab === lab),
     };
     const r = await removeFound(ctx, part, part.ledgers);
+    removeLabFiles(lab);
     for (const l of part.ledgers) l.remove();
     results.push({ lab, ...r });
   }

@@ -1,5 +1,6 @@
-// Owns bringing a resolved topology up: nodes, switches, links, addresses, routes, start commands —
-// in that order, in parallel where it helps, recording every resource in the ledger *before* creating it.
+// Owns bringing a resolved topology up: nodes, switches, links, addresses, routes, the kinds' services
+// (started and health-checked), start commands — in that order, in parallel where it helps, recording
+// every resource in the ledger *before* creating it.
 // On any error or abort (Ctrl-C), it unwinds through teardown so no partial lab is left behind.
 import type { Lab, Node, SwitchLink, VethLink, VxlanLink } from '../topology/types.js';
 import type { NodeHandle } from '../runtime/types.js';
@@ -15,8 +16,9 @@ import { switchPortLines, switchPortSpec } from '../fabric/switchport.js';
 import { createVxlanSwitchSides, vxlanHostIfs, vxlanNamespaces, vxlanNodeLine } from '../fabric/vxlan.js';
 import { applyOffloads, applySysctls, configureNode } from '../fabric/node-config.js';
 import { discoverLab } from './discover.js';
+import { serviceOf, startService } from './services.js';
 
-export type Phase = 'check' | 'node' | 'switch' | 'link' | 'config' | 'exec' | 'ready' | 'unwind';
+export type Phase = 'check' | 'node' | 'switch' | 'link' | 'config' | 'service' | 'exec' | 'ready' | 'unwind';
 export interface Progress { phase: Phase; name: string; status: 'start' | 'done' | 'fail'; ms?: number; detail?: string; }
 
 export interface UpOptions {
@@ -126,7 +128,12 @@ export async function up(ctx: Context, lab: Lab, opts: UpOptions = {}): Promise<
       await applyOffloads(node, path, new Set(sports.filter((l) => l.node.node === node.name).map((l) => l.node.iface)));
     }));
 
-    // 5. Start commands, nodes in parallel, lines in order.
+    // 5. Services of the kinds (unbound, nsd, the responder): started, then waited for until they answer.
+    await mapLimit(lab.nodes.filter((n) => serviceOf(n)), 4, (node) => step('service', `${node.name} (${serviceOf(node)!.server})`, async () => {
+      await startService(await ctx.runtime(node.runtime), h(node.name), lab.name, node);
+    }));
+
+    // 6. Start commands, nodes in parallel, lines in order.
     await mapLimit(lab.nodes.filter((n) => n.exec.length), 4, (node) => step('exec', node.name, async () => {
       await runStartCommands(ctx, node, h(node.name));
     }));

@@ -1,7 +1,8 @@
 // Owns topology file → resolved `Lab`: YAML with positions → zod schema → validate.ts → resolve.ts; every
 // mistake becomes `file:line:col: <object>: <problem>`, all thrown at once as UserErrors, never a partial Lab.
-// Must not touch anything but the topology file and file-source existence checks: no Docker, OVS, network.
-import { existsSync } from 'node:fs';
+// Must not touch anything but the topology file, file-source existence checks and responder fixtures
+// (read and checked here, errors pointing into the fixture): no Docker, OVS, network.
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
@@ -14,6 +15,8 @@ import { TopologySchema } from './schema.js';
 import { validateTopology, type Problem, type YamlPath } from './validate.js';
 import { defaultLinkName, resolveTopology, type KeyOrder } from './resolve.js';
 import type { Lab } from './types.js';
+import { responderAddresses } from './kinds.js';
+import { compileFixture } from '../dns/fixture.mjs';
 
 /** Reads, validates and resolves a topology file. `file` is shown in messages as given (keep it relative). */
 export async function loadTopology(file: string): Promise<Lab> {
@@ -43,12 +46,28 @@ export function parseTopology(text: string, fileName: string, dir: string): Lab 
   const problems = validateTopology(parsed.data, { dir: absDir, displayDir: path.dirname(fileName), exists: existsSync });
   if (problems.length > 0) throw where.errors(problems);
 
-  return resolveTopology(parsed.data, {
+  const lab = resolveTopology(parsed.data, {
     file: fileName === '' ? '' : path.resolve(fileName),
     dir: absDir,
     exists: existsSync,
     keyOrder: where.keyOrder,
   });
+  const fixtureErrors = lab.nodes.flatMap((n) => (n.responder === undefined ? [] : responderFixtureErrors(n.responder, n.name, responderAddresses(n))));
+  if (fixtureErrors.length > 0) throw new UserErrors(fixtureErrors);
+  return lab;
+}
+
+/** A responder fixture's problems as `fixture:line:col: …` (the path shown relative to the working directory). */
+function responderFixtureErrors(abs: string, node: string, addresses: string[]): string[] {
+  const rel = path.relative(process.cwd(), abs);
+  const shown = rel.startsWith('..') || path.isAbsolute(rel) ? abs : rel;
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (e) {
+    return [`${shown}:1:1: node ${node}: cannot read responder fixture (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`];
+  }
+  return compileFixture(text, shown, { addresses, node }).errors.map((e) => e.replace(/^([^ ]+: )/, `$1node ${node}, `));
 }
 
 // ---- YAML ------------------------------------------------------------------------------------------

@@ -51,8 +51,10 @@ export function linkName(link: Pick<RawLink, 'name' | 'endpoints' | 'remote'>): 
   return link.name ?? defaultLinkName(link);
 }
 
+/** The node's own runtime, else its kind's fixed one (responder: netns), else the lab's default. */
 export function nodeRuntime(raw: RawTopology, node: string): RuntimeName {
-  return raw.nodes[node]!.runtime ?? raw.runtime ?? DEFAULT_RUNTIME;
+  const n = raw.nodes[node]!;
+  return n.runtime ?? KINDS[n.kind]?.runtime ?? raw.runtime ?? DEFAULT_RUNTIME;
 }
 
 /** Where a `files.src` is looked for: the topology folder, then its parent. Absolute paths as given. */
@@ -219,6 +221,8 @@ export function resolveTopology(raw: RawTopology, ctx: ResolveContext): Lab {
       if (src === undefined) throw new Error(`resolve: file ${f.src} of node ${name} not found (validation missed it)`);
       return { src, dst: f.dst, mode: f.mode ?? 'copy' };
     });
+    const responder = n.responder === undefined ? undefined : findFileSrc(n.responder, ctx.dir, ctx.exists);
+    if (n.responder !== undefined && responder === undefined) throw new Error(`resolve: responder fixture ${n.responder} of node ${name} not found (validation missed it)`);
     return {
       name,
       kind: kind.name,
@@ -233,6 +237,7 @@ export function resolveTopology(raw: RawTopology, ctx: ResolveContext): Lab {
       exec: [...(n.exec ?? [])],
       env,
       capabilities: [...kind.capabilities],
+      ...(responder !== undefined ? { responder } : {}),
     };
   });
 

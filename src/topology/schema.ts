@@ -96,7 +96,7 @@ export const FileSchema = z.strictObject({
 export const NodeSchema = z.strictObject({
   kind: z.enum(KIND_NAMES).describe(`Node kind: ${KIND_NAMES.map((k) => `${k} (${KINDS[k]!.description})`).join('; ')}`),
   runtime: z.enum(['docker', 'netns']).optional()
-    .describe('docker (container) or netns (bare network namespace, no filesystem; kind host only). Defaults to the lab\'s runtime.'),
+    .describe('docker (container) or netns (bare network namespace, no filesystem; kinds host and responder). Defaults to the lab\'s runtime (netns for kind responder).'),
   image: z.string().min(1, { error: 'image must not be empty' }).optional()
     .describe('Container image (docker only); defaulted from the kind'),
   interfaces: z.record(ifName('interface'), z.union([InterfaceSchema, z.null()])).optional()
@@ -111,6 +111,8 @@ export const NodeSchema = z.strictObject({
     .describe('Shell command lines run in order once links and addresses are up'),
   env: z.record(z.string().regex(ENV_RE, { error: (iss) => `invalid environment variable name ${show(iss.input)}` }), scalar).optional()
     .describe('Environment variables'),
+  responder: z.string().min(1, { error: 'responder must not be empty' }).optional()
+    .describe('Kind responder only: its behaviour fixture (docs/responder.md), a path like files.src (e.g. fixtures/dns/edge.yaml)'),
 }).meta({ title: 'Node', description: 'A container or network namespace.' });
 
 const vlan = (field: string) => intRange(field, 1, 4094);

@@ -29,6 +29,7 @@ export interface Node {
   exec: string[];               // shell command lines run in order after links and addresses are up
   env: Record<string, string>;
   capabilities: string[];       // docker CapAdd (from the kind)
+  responder?: string;           // kind responder: absolute path of its behaviour fixture (docs/responder.md)
 }
 
 export interface Interface {

@@ -9,7 +9,7 @@ import {
   type Cidr,
 } from './address.js';
 import {
-  DEFAULT_RUNTIME, asList, fileCandidates, findFileSrc, linkName, parseEndpoint,
+  asList, fileCandidates, findFileSrc, linkName, nodeRuntime, parseEndpoint,
   type Endpoint,
 } from './resolve.js';
 import type { RawLink, RawTopology } from './schema.js';
@@ -61,7 +61,7 @@ export function validateTopology(raw: RawTopology, ctx: ValidateContext): Proble
     const obj = `node ${name}`;
     const at = (...rest: YamlPath): YamlPath => ['nodes', name, ...rest];
     const kind = KINDS[n.kind]!;
-    const runtime = n.runtime ?? raw.runtime ?? DEFAULT_RUNTIME;
+    const runtime = nodeRuntime(raw, name);
 
     if (!kind.runtimes.includes(runtime)) {
       const can = `runtime ${runtime} runs only kinds: ${knownList(kindsForRuntime(runtime))}`;
@@ -144,6 +144,16 @@ export function validateTopology(raw: RawTopology, ctx: ValidateContext): Proble
       if (prev !== undefined) add(rp('to'), robj, `a route to ${r.to} is already defined by ${prev}`);
       else dests.set(dest, `route #${k + 1}`);
     });
+
+    // responder fixture (its contents are checked by load.ts, with positions in the fixture file)
+    if (kind.name === 'responder' && n.responder === undefined) {
+      add(at('kind'), obj, "kind responder needs responder: <fixture file> (docs/responder.md); hint: responder: fixtures/dns/edge.yaml");
+    } else if (kind.name !== 'responder' && n.responder !== undefined) {
+      add(at('responder'), obj, `responder applies only to kind responder (this node is kind ${kind.name})`, true);
+    } else if (n.responder !== undefined && findFileSrc(n.responder, ctx.dir, ctx.exists) === undefined) {
+      const shown = fileCandidates(n.responder, ctx.dir).map((c) => displayPath(c, ctx));
+      add(at('responder'), obj, `responder fixture ${n.responder} not found (looked for ${shown.length === 1 ? shown[0] : `${shown[0]} or ${shown[1]}`})`);
+    }
 
     // files
     const dsts = new Map<string, number>();

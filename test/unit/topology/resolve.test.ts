@@ -281,20 +281,24 @@ test('a missing topology file is a UserError naming the file', async () => {
   });
 });
 
-test('kind registry: the four kinds, their defaults, and a listing error for unknown kinds', () => {
-  assert.deepEqual(Object.keys(KINDS), ['host', 'router', 'dns', 'linux']);
+test('kind registry: the seven kinds, their defaults, and a listing error for unknown kinds', () => {
+  assert.deepEqual(Object.keys(KINDS), ['host', 'router', 'dns', 'linux', 'resolver', 'authoritative', 'responder']);
   assert.deepEqual(getKind('host').runtimes, ['docker', 'netns']);
   assert.equal(getKind('host').image, 'tsunagari/host:latest');
   assert.deepEqual(getKind('router').capabilities, ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN']);
   assert.deepEqual(getKind('router').sysctls, { 'net.ipv4.ip_forward': '1', 'net.ipv6.conf.all.forwarding': '1' });
-  for (const k of ['router', 'dns', 'linux']) {
+  for (const k of ['router', 'dns', 'linux', 'resolver', 'authoritative']) {
     assert.equal(getKind(k).image, 'tsunagari/debian:latest');
     assert.deepEqual(getKind(k).runtimes, ['docker']);
   }
+  assert.deepEqual([getKind('responder').runtimes, getKind('responder').runtime], [['netns'], 'netns']);
+  // only the DNS server kinds start a service; the others are unchanged
+  assert.deepEqual(Object.values(KINDS).filter((k) => k.service).map((k) => [k.name, k.service!.server]),
+    [['resolver', 'unbound'], ['authoritative', 'nsd'], ['responder', 'responder']]);
   for (const k of Object.values(KINDS)) assert.ok(k.description.length > 0 && !k.description.includes('\n'));
   assert.throws(() => getKind('switch'), (e: unknown) => {
     assert.ok(e instanceof UserError);
-    assert.equal(e.message, "unknown kind 'switch'; known: host, router, dns, linux");
+    assert.equal(e.message, "unknown kind 'switch'; known: host, router, dns, linux, resolver, authoritative, responder");
     return true;
   });
   assert.throws(() => getKind('toString'), UserError);
