@@ -14,6 +14,12 @@ const PARAMS: Array<[string, string]> = [
   ['{rate}', '`1 Mbit/s`, `500 kbit/s`, `10Mbps`'],
   ['{url}', 'http(s) URL; a node name as host is replaced by its address'],
   ['{command}, {text}', '"quoted" or 「quoted」 text'],
+  ['{qtype}', 'a DNS record type: A, AAAA, MX, TXT, NS, SOA, CNAME, PTR, SRV, … or TYPEnnn (unknown names are errors)'],
+  ['{domain}', 'a domain name, bare or quoted (`www.example.test`, `.`)'],
+  ['{rcode}', 'NOERROR, NXDOMAIN, SERVFAIL, REFUSED, FORMERR, NOTIMP, … (unknown names are errors, never NOERROR)'],
+  ['{value}', 'record data as in a zone file: `198.51.100.80`, `"10 mail.example.test"`, or `"MX 10 mail.example.test"`'],
+  ['{address}', 'an address or a node (its first address)'],
+  ['{hex}', 'a 16-bit value: `0x0000`, `0x1234`'],
   ['{int}', 'a whole number'],
 ];
 

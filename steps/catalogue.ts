@@ -95,6 +95,74 @@ export const CATALOGUE = {
     en: 'the output contains {text}', ja: '出力に {text} が含まれる',
     example: { en: 'Then the output contains "default via"', ja: 'ならば 出力に "default via" が含まれる' },
   },
+  dnsAsk: {
+    keyword: 'When', meaning: 'DNS query from inside a host (UDP; TC → retried over TCP); the reply is captured on the wire',
+    en: '{host} asks {target} for the {qtype} record of {domain}', ja: '{host} が {target} に {domain} の {qtype} レコードを問い合わせる',
+    example: { en: 'When client asks dns for the A record of www.example.test', ja: 'もし client が 198.51.100.53 に www.example.test の A レコードを問い合わせる' },
+    jaOrder: [0, 1, 3, 2],
+  },
+  dnsAskTcp: {
+    keyword: 'When', meaning: 'DNS query over TCP',
+    en: '{host} asks {target} for the {qtype} record of {domain} over TCP', ja: '{host} が {target} に TCP で {domain} の {qtype} レコードを問い合わせる',
+    example: { en: 'When client asks dns for the MX record of example.test over TCP', ja: 'もし client が dns に TCP で example.test の MX レコードを問い合わせる' },
+    jaOrder: [0, 1, 3, 2],
+  },
+  dnsRcode: {
+    keyword: 'Then', meaning: 'DNS response code (NOERROR, NXDOMAIN, SERVFAIL, REFUSED, …)',
+    en: 'the DNS response code is {rcode}', ja: 'DNS 応答コードは {rcode} である',
+    example: { en: 'Then the DNS response code is NXDOMAIN', ja: 'ならば DNS 応答コードは NOERROR である' },
+  },
+  dnsAnswerContains: {
+    keyword: 'Then', meaning: 'an answer record has this data (or "TYPE data")',
+    en: 'the answer contains {value}', ja: '応答に {value} が含まれる',
+    example: { en: 'Then the answer contains 198.51.100.80', ja: 'ならば 応答に 198.51.100.80 が含まれる' },
+  },
+  dnsAnswerExactly: {
+    keyword: 'Then', meaning: 'the answer section is exactly these records (any order; ttl column optional)',
+    en: 'the answer is exactly:', ja: '応答は次の通りである:',
+    example: { en: 'Then the answer is exactly:', ja: 'ならば 応答は次の通りである:' },
+    table: '| name | type | ttl | data |\n| www.example.test | A | 300 | 198.51.100.80 |',
+  },
+  dnsTtlAtMost: {
+    keyword: 'Then', meaning: 'the TTL of the answer record with this data is at most a number of seconds',
+    en: 'the TTL of {value} is at most {int}', ja: '{value} の TTL は {int} 以下である',
+    example: { en: 'Then the TTL of 198.51.100.80 is at most 300', ja: 'ならば 198.51.100.80 の TTL は 300 以下である' },
+  },
+  dnsAuthoritative: {
+    keyword: 'Then', meaning: 'the reply has the AA (authoritative answer) flag',
+    en: 'the answer is authoritative', ja: '応答は権威応答である',
+    example: { en: 'Then the answer is authoritative', ja: 'ならば 応答は権威応答である' },
+  },
+  dnsReplyFrom: {
+    keyword: 'Then', meaning: 'the source address of the reply',
+    en: 'the reply comes from {address}', ja: '応答の送信元は {address} である',
+    example: { en: 'Then the reply comes from 198.51.100.53', ja: 'ならば 応答の送信元は 198.51.100.53 である' },
+  },
+  dnsNoReply: {
+    keyword: 'Then', meaning: 'no reply reaches the asking program within a time',
+    en: 'no reply arrives within {duration}', ja: '{duration} 以内に応答が届かない',
+    example: { en: 'Then no reply arrives within 2 s', ja: 'ならば 2 秒以内に応答が届かない' },
+  },
+  dnsChecksum: {
+    keyword: 'Then', meaning: 'the UDP checksum of the reply as it arrived on the host\'s interface (captured)',
+    en: 'the reply arrived with UDP checksum {hex}', ja: '応答の UDP チェックサムは {hex} である',
+    example: { en: 'Then the reply arrived with UDP checksum 0x0000', ja: 'ならば 応答の UDP チェックサムは 0x0000 である' },
+  },
+  dnsBadChecksum: {
+    keyword: 'Then', meaning: 'diagnosis: the reply reached the host but its kernel dropped it for a wrong UDP checksum',
+    en: 'the lookup fails because of a bad UDP checksum', ja: 'UDP チェックサム不正により名前解決に失敗する',
+    example: { en: 'Then the lookup fails because of a bad UDP checksum', ja: 'ならば UDP チェックサム不正により名前解決に失敗する' },
+  },
+  dnsZeroChecksumServer: {
+    keyword: 'Given', meaning: 'a responder node answers over IPv4 UDP with checksum 0 (legal, RFC 768); undone after the scenario',
+    en: 'the DNS server {host} answers with UDP checksum zero', ja: 'DNS サーバ {host} は UDP チェックサム 0 で応答する',
+    example: { en: 'Given the DNS server edge answers with UDP checksum zero', ja: '前提 DNS サーバ 「edge」 は UDP チェックサム 0 で応答する' },
+  },
+  brokenNat: {
+    keyword: 'Given', meaning: 'a router rewrites zero UDP checksums of DNS replies to a wrong value (the broken consumer NAT); undone after the scenario',
+    en: 'the router {host} rewrites zero UDP checksums wrongly', ja: 'ルータ {host} はチェックサム 0 の UDP を誤った値に書き換える',
+    example: { en: 'Given the router nat rewrites zero UDP checksums wrongly', ja: '前提 ルータ nat はチェックサム 0 の UDP を誤った値に書き換える' },
+  },
 } as const satisfies Record<string, Phrase>;
 
 export type StepId = keyof typeof CATALOGUE;

@@ -7,4 +7,5 @@ import './lab.steps.js';
 import './reach.steps.js';
 import './link.steps.js';
 import './command.steps.js';
+import './dns.steps.js';
 export { CATALOGUE } from './catalogue.js';

@@ -57,6 +57,14 @@ export function parseMark(text: string): boolean | undefined {
   throw new UserError(`cannot read reachability mark "${text}"`, 'use ok/ng, ○/×, or ✓/✗ (- to skip a cell)');
 }
 
+/** "0x0000", "0x1234", "4660" → a 16-bit number. */
+export function parseHex(text: string): number {
+  const t = unquote(text);
+  const v = /^0[xX][0-9A-Fa-f]{1,4}$/.test(t) ? parseInt(t.slice(2), 16) : /^\d+$/.test(t) ? Number(t) : NaN;
+  if (!(v >= 0 && v <= 0xffff)) throw new UserError(`cannot read checksum "${t}"`, 'write a 16-bit value, e.g. 0x0000 or 0x1234');
+  return v;
+}
+
 export function formatMs(ms: number): string {
   return ms >= 1000 ? `${(ms / 1000).toFixed(ms % 1000 ? 1 : 0)} s` : `${ms} ms`;
 }

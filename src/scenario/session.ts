@@ -12,21 +12,17 @@ import { tcpConnect } from '../probes/tcp.js';
 import { httpGet } from '../probes/http.js';
 import { linkDown, linkUp, linkLoss, linkRate, linkDelay } from '../lab/impair.js';
 import { topologySvg } from '../report/graph.js';
+import { setResponder, breakZeroChecksums } from '../lab/dnsfaults.js';
 import { table } from '../lab/status.js';
 import { formatMs, parseMark, unquote } from './params.js';
 import { UndoStack } from './undo.js';
 import type { LabPool } from './pool.js';
+import { DnsSteps } from './dns.js';
+import { CheckFailed } from './check.js';
 
-export type Attach = (data: string, mediaType: string) => void | Promise<void>;
+export { CheckFailed };
 
-/** A check that did not hold. Its message is the whole story; no stack trace in reports. */
-export class CheckFailed extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CheckFailed';
-    this.stack = message;
-  }
-}
+export type Attach = (data: string | Buffer, mediaType: string) => void | Promise<void>;
 
 export interface CommandOutput { host: string; command: string; code: number; stdout: string; stderr: string; }
 
@@ -34,6 +30,8 @@ export class Scenario {
   lab?: RunningLab;
   readonly undo = new UndoStack();
   output?: CommandOutput;
+  /** DNS queries and their checks (src/scenario/dns.ts). */
+  readonly dns: DnsSteps = new DnsSteps(this);
 
   constructor(readonly pool: LabPool, readonly attach: Attach) {}
 
@@ -200,6 +198,18 @@ export class Scenario {
 
   async linkDelay(link: Link, ms: number): Promise<void> {
     this.undo.push(`remove the delay on link ${link.name}`, await linkDelay(this.requireLab(), link, ms));
+  }
+
+  // ---- DNS servers and the routers between them ---------------------------------------------------
+
+  /** A responder node answers every IPv4 UDP query with checksum 0 (legal, RFC 768) until undone. */
+  async zeroChecksumServer(host: string): Promise<void> {
+    this.undo.push(`let DNS server ${host} fill in UDP checksums again`, await setResponder(this.requireLab(), host, { zeroChecksum: true }));
+  }
+
+  /** A router rewrites zero UDP checksums of DNS replies to a wrong value (the broken consumer NAT). */
+  async brokenNat(host: string): Promise<void> {
+    this.undo.push(`stop router ${host} rewriting zero UDP checksums`, await breakZeroChecksums(this.requireLab(), host));
   }
 
   // ---- commands ------------------------------------------------------------------------------

@@ -11,6 +11,12 @@ export const PARAM_REGEXPS = {
   percent: String.raw`\d+(?:\.\d+)?\s?(?:%|％|パーセント|percent)`,
   rate: String.raw`\d+(?:\.\d+)?\s?[kKmMgG]?(?:bit\/s|bits\/s|bps|bit)`,
   url: `${QUOTED}|https?:\\/\\/[^\\s"」]+`,
+  qtype: '[A-Z][A-Z0-9]*',
+  domain: `${QUOTED}|[A-Za-z0-9_*](?:[A-Za-z0-9_.*-]*[A-Za-z0-9_.])?|\\.`,
+  rcode: '[A-Z][A-Za-z]*',
+  value: `${QUOTED}|[A-Za-z0-9:][A-Za-z0-9_.:-]*`,
+  address: `${QUOTED}|[A-Za-z0-9:][A-Za-z0-9_.:-]*`,
+  hex: '0[xX][0-9A-Fa-f]{1,4}|\\d+',
   command: QUOTED,
   text: QUOTED,
 } as const;

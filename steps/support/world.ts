@@ -18,7 +18,8 @@ export class TsunagariWorld extends World {
     super(options);
     // Images must reach the report base64-encoded (a Buffer), or the HTML report cannot show them.
     this.s = new Scenario(labPool(), (data, mediaType) =>
-      (mediaType.startsWith('image/') ? this.attach(Buffer.from(data, 'utf8'), mediaType) : this.attach(data, mediaType)));
+      (typeof data !== 'string' ? this.attach(data, mediaType)
+        : mediaType.startsWith('image/') ? this.attach(Buffer.from(data, 'utf8'), mediaType) : this.attach(data, mediaType)));
   }
 }
 

@@ -70,9 +70,13 @@ test('home-nat: nat masquerades towards upstream, which has no route back', asyn
   assert.deepEqual(node(lab, 'upstream').routes, []);
   assert.deepEqual(node(lab, 'client').routes, [{ to: 'default', via: '192.168.1.1', family: 4 }]);
   assert.deepEqual(node(lab, 'dns').routes, [{ to: 'default', via: '198.51.100.1', family: 4 }]);
-  assert.equal(node(lab, 'dns').kind, 'dns');
+  // the server network: an unbound resolver, an nsd authoritative server and tsunagari's responder
+  assert.deepEqual(['dns', 'auth', 'edge'].map((n) => [n, node(lab, n).kind, node(lab, n).runtime]),
+    [['dns', 'resolver', 'docker'], ['auth', 'authoritative', 'docker'], ['edge', 'responder', 'netns']]);
+  assert.deepEqual(node(lab, 'edge').interfaces.map((i) => [i.name, i.addresses]), [['eth1', ['198.51.100.55/24']], ['lo', ['198.51.100.56/32']]]);
   assert.deepEqual(lab.links.map((l) => [l.type, l.name]), [
-    ['switch', 'client:eth1--lan'], ['switch', 'nat:eth1--lan'], ['veth', 'nat:eth2--upstream:eth1'], ['veth', 'upstream:eth2--dns:eth1'],
+    ['switch', 'client:eth1--lan'], ['switch', 'nat:eth1--lan'], ['veth', 'nat:eth2--upstream:eth1'], ['switch', 'upstream:eth2--dmz'],
+    ['switch', 'dns:eth1--dmz'], ['switch', 'auth:eth1--dmz'], ['switch', 'edge:eth1--dmz'],
   ]);
   assert.deepEqual(lab.links[1], {
     type: 'switch', name: 'nat:eth1--lan', node: { node: 'nat', iface: 'eth1' }, switch: 'lan', port: 'nat-eth1',
