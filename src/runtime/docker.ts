@@ -33,6 +33,11 @@ export class DockerRuntime implements Runtime {
       Labels: { [DOCKER_LABEL.lab]: owner.lab, [DOCKER_LABEL.run]: owner.run, [DOCKER_LABEL.node]: node.name, [DOCKER_LABEL.kind]: node.kind },
       HostConfig: {
         NetworkMode: 'none',
+        // Never the machine's own resolver: a lookup inside a node must not leave for an address tsunagari
+        // did not create (and must not hang 5 s on one the lab cannot reach). A node that needs a
+        // resolver gets it from the lab (`files:` or `exec:`).
+        Dns: ['127.0.0.1'],
+        DnsSearch: ['.'],
         CapAdd: node.capabilities,
         Binds: mounts,
         Init: false,

@@ -1,6 +1,8 @@
 // Owns the `netns` runtime: a node that is a bare named network namespace (`ip netns`), with the host's
 // filesystem and tools. Costs a few ms where a container costs ~250 ms; for plain test hosts.
 // Must not touch namespaces it did not label (the label is the ifalias of the namespace's `lo`).
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { run, runOk, mapLimit, type RunOptions, type RunResult } from '../util/exec.js';
 import { aliasFor, parseAlias, type Owner } from '../lab/labels.js';
 import type { Node } from '../topology/types.js';
@@ -27,7 +29,13 @@ export async function createLabelledNetns(name: string, owner: Owner, what: stri
   await runOk('ip', ['-n', name, '-batch', '-'], {
     input: `link set dev lo alias "${aliasFor(owner, what)}"\nlink set dev lo up\n`,
   });
+  // `ip netns exec` shows /etc/netns/<name>/resolv.conf as /etc/resolv.conf: commands in the node never
+  // use the machine's resolver (an address tsunagari did not create).
+  mkdirSync(netnsEtc(name), { recursive: true });
+  writeFileSync(join(netnsEtc(name), 'resolv.conf'), '# tsunagari: no resolver outside the lab\nnameserver 127.0.0.1\n');
 }
+
+const netnsEtc = (name: string): string => join('/etc/netns', name);
 
 export async function deleteNetns(name: string): Promise<void> {
   const pids = await run('ip', ['netns', 'pids', name]);
@@ -38,6 +46,7 @@ export async function deleteNetns(name: string): Promise<void> {
   if (r.code !== 0 && !/No such file|not found|Cannot remove/.test(r.stderr)) {
     throw new Error(`cannot delete network namespace ${name}: ${r.stderr.trim()}`);
   }
+  rmSync(netnsEtc(name), { recursive: true, force: true });
 }
 
 export class NetnsRuntime implements Runtime {
