@@ -64,7 +64,8 @@ export class LabPool {
     if (this.stopped) throw new UserError(`cannot bring lab ${name} up (the run is being stopped)`);
     const known = this.labs.get(name);
     if (known) return { running: await known.promise, first: false };
-    const entry: Entry = { promise: Promise.resolve(null as unknown as RunningLab), ownedByRun: true, file: '' };
+    // Owned (torn down at the end) only once this run starts creating it: never a lab it found up.
+    const entry: Entry = { promise: Promise.resolve(null as unknown as RunningLab), ownedByRun: false, file: '' };
     entry.promise = (async () => {
       const { file, lab } = await this.findTopology(name);
       entry.file = file;
@@ -72,7 +73,6 @@ export class LabPool {
       if (existing) {
         const d = existing.data;
         if (d.state === 'up' && isDeepStrictEqual(d.topology, JSON.parse(JSON.stringify(lab)))) {
-          entry.ownedByRun = false;
           this.log(`lab ${name}: reusing the lab that is already up (run ${d.run}); it stays up after the tests`);
           return openLab(this.ctx, name);
         }
@@ -86,6 +86,7 @@ export class LabPool {
         await teardown(this.ctx, name);
       }
       this.log(`lab ${name}: bringing up ${relative(process.cwd(), file)} …`);
+      entry.ownedByRun = true;
       const r = await up(this.ctx, lab, { progress });
       this.log(`lab ${name}: up in ${(r.ms / 1000).toFixed(1)} s`);
       return openLab(this.ctx, name);
@@ -107,8 +108,9 @@ export class LabPool {
     for (const [name, e] of [...this.labs].reverse()) {
       this.labs.delete(name);
       if (!e.ownedByRun) continue;
+      // A bring-up that failed has unwound what it created; the name may belong to another run now.
+      if (!(await e.promise.then(() => true, () => false))) continue;
       try {
-        await e.promise.catch(() => undefined);
         await teardown(this.ctx, name);
         this.log(`lab ${name}: down`);
       } catch (err) {
