@@ -163,6 +163,31 @@ export const CATALOGUE = {
     en: 'the router {host} rewrites zero UDP checksums wrongly', ja: 'ルータ {host} はチェックサム 0 の UDP を誤った値に書き換える',
     example: { en: 'Given the router nat rewrites zero UDP checksums wrongly', ja: '前提 ルータ nat はチェックサム 0 の UDP を誤った値に書き換える' },
   },
+  silentDrop: {
+    keyword: 'When', meaning: 'silent cut: every packet dropped both ways (nftables at the link\'s ends), no carrier change, so protocol timers must notice; undone after the scenario',
+    en: 'the link {link} silently drops all traffic', ja: 'リンク {link} の通信を無通知で遮断する',
+    example: { en: 'When the link "r1:eth2--r2:eth2" silently drops all traffic', ja: 'もし リンク "r1:eth2--r2:eth2" の通信を無通知で遮断する' },
+  },
+  probeStart: {
+    keyword: 'Given', meaning: 'outage meter: numbered UDP probes each way (and ping) from inside the host to a responder in the target node; When steps are marked as events; stopped after the scenario',
+    en: '{host} keeps probing {target} every {duration}', ja: '{host} から {target} へ {duration} 間隔でプローブを送り続ける',
+    example: { en: 'Given client keeps probing server every 5 ms', ja: '前提 client から server へ 5 ミリ秒 間隔でプローブを送り続ける' },
+  },
+  recoversWithin: {
+    keyword: 'Then', meaning: 'probes get through both ways again within a time of the last event (waits, bounded); the outage figures and timeline go to the report',
+    en: 'connectivity recovers within {duration}', ja: '{duration} 以内に通信が回復する',
+    example: { en: 'Then connectivity recovers within 2 s', ja: 'ならば 2 秒以内に通信が回復する' },
+  },
+  outageAtMost: {
+    keyword: 'Then', meaning: 'the longest outage, in the worse direction, is at most a time (late replies > 100 ms count as lost)',
+    en: 'the outage lasts at most {duration}', ja: '通信断は {duration} 以内である',
+    example: { en: 'Then the outage lasts at most 500 ms', ja: 'ならば 通信断は 500 ミリ秒 以内である' },
+  },
+  lostAtMost: {
+    keyword: 'Then', meaning: 'probes lost (or late) in the worse direction since the probes started',
+    en: 'at most {int} probes are lost', ja: '損失したプローブは {int} 個以下である',
+    example: { en: 'Then at most 100 probes are lost', ja: 'ならば 損失したプローブは 100 個以下である' },
+  },
 } as const satisfies Record<string, Phrase>;
 
 export type StepId = keyof typeof CATALOGUE;

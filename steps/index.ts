@@ -8,4 +8,5 @@ import './reach.steps.js';
 import './link.steps.js';
 import './command.steps.js';
 import './dns.steps.js';
+import './failover.steps.js';
 export { CATALOGUE } from './catalogue.js';

@@ -18,6 +18,7 @@ import { formatMs, parseMark, unquote } from './params.js';
 import { UndoStack } from './undo.js';
 import type { LabPool } from './pool.js';
 import { DnsSteps } from './dns.js';
+import { FailoverSteps } from './failover.js';
 import { CheckFailed } from './check.js';
 
 export { CheckFailed };
@@ -32,6 +33,8 @@ export class Scenario {
   output?: CommandOutput;
   /** DNS queries and their checks (src/scenario/dns.ts). */
   readonly dns: DnsSteps = new DnsSteps(this);
+  /** Outage meter, silent cut and failover checks (src/scenario/failover.ts). */
+  readonly failover: FailoverSteps = new FailoverSteps(this);
 
   constructor(readonly pool: LabPool, readonly attach: Attach) {}
 
