@@ -7,6 +7,7 @@ import type { Lab } from '../topology/types.js';
 import type { NodeHandle } from '../runtime/types.js';
 import { paths } from '../setup/paths.js';
 import { UserError } from '../util/errors.js';
+import type { ManagementState } from './management.js';
 
 export interface LedgerData {
   version: 1;
@@ -22,6 +23,7 @@ export interface LedgerData {
   bridges: string[];
   namespaces: string[];
   containers: string[];                // container names
+  management?: ManagementState;        // labs with managed nodes: client key file, pinned host keys
 }
 
 export function ledgerPath(lab: string): string {

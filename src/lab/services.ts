@@ -87,9 +87,16 @@ export async function waitReady(rt: Runtime, h: NodeHandle, lab: string, node: N
     await new Promise((res) => setTimeout(res, svc.ready.intervalMs));
   }
   const tail = await logTail(rt, h, svc.log(env), 12);
-  const why = died ? `${svc.server} exited` : `${svc.ready.what}: none within ${(timeoutMs / 1000).toFixed(0)} s (${checks} checks${last ? `; last: ${last}` : ''})`;
+  const reason = died && svc.reason ? await firstLine(rt, h, svc.reason(env)) : '';
+  const why = died ? `${svc.server} exited${reason ? `: ${reason}` : ''}` : `${svc.ready.what}: none within ${(timeoutMs / 1000).toFixed(0)} s (${checks} checks${last ? `; last: ${last}` : ''})`;
   throw new UserError(`node ${node.name}: ${svc.server} is not ready (${why}); last lines of ${svc.log(env)}:\n${tail || '  (empty)'}`,
     `fix the ${svc.server} configuration of node ${node.name} (its files: or responder: in the topology)`);
+}
+
+/** First line of a small file in the node ('' when absent). */
+async function firstLine(rt: Runtime, h: NodeHandle, file: string): Promise<string> {
+  const r = await rt.exec(h, ['head', '-n', '1', file], { timeoutMs: 5000 }).catch(() => undefined);
+  return r && r.code === 0 ? r.stdout.trim() : '';
 }
 
 async function logTail(rt: Runtime, h: NodeHandle, file: string, lines: number): Promise<string> {

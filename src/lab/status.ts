@@ -26,12 +26,15 @@ export async function labTables(r: RunningLab): Promise<string> {
   for (const n of lab.nodes) {
     const h = d.handles[n.name];
     const where = !h ? '(not created)' : h.runtime === 'docker' ? `container ${n.container}` : `netns ${h.nsRef}`;
-    const addrs = n.interfaces.flatMap((i) => i.addresses.map((a) => `${i.name} ${a}`)).join(', ');
+    const addrs = [...n.interfaces.flatMap((i) => i.addresses.map((a) => `${i.name} ${a}`)),
+      ...(n.management ? [`${n.management.iface} ${n.management.address}`] : [])].join(', ');
     nodes.push([n.name, n.kind, n.runtime, where, addrs]);
   }
   const sw: string[][] = [['SWITCH', 'OVS BRIDGE']];
   for (const s of lab.switches) sw.push([s.name, s.bridge]);
   const links: string[][] = [['LINK', 'TYPE', 'A', 'B', '']];
   for (const l of lab.links) links.push(linkRow(l));
-  return [head, '', table(nodes), ...(lab.switches.length ? ['', table(sw)] : []), '', table(links)].join('\n');
+  const m = lab.management;
+  const mgmt = m ? [`management ${m.subnet}: namespace ${m.netns} (gw0 ${m.gateway}), bridge ${m.bridge}`] : [];
+  return [head, '', table(nodes), ...(lab.switches.length ? ['', table(sw)] : []), '', table(links), ...(mgmt.length ? ['', ...mgmt] : [])].join('\n');
 }

@@ -16,7 +16,13 @@ import { switchPortLines, switchPortSpec } from '../fabric/switchport.js';
 import { createVxlanSwitchSides, vxlanHostIfs, vxlanNamespaces, vxlanNodeLine } from '../fabric/vxlan.js';
 import { applyOffloads, applySysctls, configureNode } from '../fabric/node-config.js';
 import { discoverLab } from './discover.js';
+import { listNetns } from '../runtime/netns.js';
 import { serviceOf, startService } from './services.js';
+import {
+  configureManagement, createClientKey, createManagementNetns, installClientKey, managedNodes, managementBridge,
+  managementHostIfs, managementLinkLines, managementPorts, readHostKey,
+} from './management.js';
+import { avoidOtherLabs } from '../topology/management.js';
 
 export type Phase = 'check' | 'node' | 'switch' | 'link' | 'config' | 'service' | 'exec' | 'ready' | 'unwind';
 export interface Progress { phase: Phase; name: string; status: 'start' | 'done' | 'fail'; ms?: number; detail?: string; }
@@ -34,7 +40,8 @@ class Aborted extends UserError {
   constructor() { super('lab start-up interrupted; everything it created was removed'); }
 }
 
-export async function up(ctx: Context, lab: Lab, opts: UpOptions = {}): Promise<UpResult> {
+export async function up(ctx: Context, given: Lab, opts: UpOptions = {}): Promise<UpResult> {
+  let lab = given;
   const t0 = Date.now();
   const progress = opts.progress ?? (() => {});
   const step = async <T>(phase: Phase, name: string, fn: () => Promise<T>): Promise<T> => {
@@ -52,6 +59,8 @@ export async function up(ctx: Context, lab: Lab, opts: UpOptions = {}): Promise<
   };
 
   await step('check', 'no lab of that name is up', () => assertAbsent(ctx, lab));
+  // A management subnet tsunagari chose moves away from other labs' (one from the file stays as written).
+  lab = avoidOtherLabs(lab, Ledger.all().filter((l) => l.data.lab !== lab.name).flatMap((l) => l.data.topology.management?.subnet ?? []));
   const run = newRunId();
   const owner: Owner = { lab: lab.name, run };
   const ledger = Ledger.create(lab, run);
@@ -59,7 +68,12 @@ export async function up(ctx: Context, lab: Lab, opts: UpOptions = {}): Promise<
 
   try {
     await step('check', 'host names are free', () => assertHostNamesFree(lab));
-    const needOvs = lab.switches.length > 0;
+    if (lab.management) {
+      // The lab's SSH client key, before any node exists (the ledger names the file; down removes it).
+      ledger.data.management = { ...createClientKey(lab.name), hostKeys: {} };
+      ledger.save();
+    }
+    const needOvs = lab.switches.length > 0 || !!lab.management;
     const [ovs] = await Promise.all([
       needOvs ? ctx.ovs() : undefined,
       lab.nodes.some((n) => n.runtime === 'docker') ? ctx.docker() : undefined,
@@ -76,27 +90,31 @@ export async function up(ctx: Context, lab: Lab, opts: UpOptions = {}): Promise<
       ledger.save();
     }));
 
-    // 2. Switches: one OVS transaction.
-    if (ovs && lab.switches.length) {
-      ledger.intend('bridges', lab.switches.map((s) => s.bridge));
-      await step('switch', lab.switches.map((s) => s.name).join(', '), () =>
-        ovs.addBridges(owner, lab.switches.map((s) => ({ bridge: s.bridge, name: s.name }))));
+    // 2. Switches (and the management bridge): one OVS transaction.
+    const bridges = [...lab.switches.map((s) => ({ bridge: s.bridge, name: s.name })), ...managementBridge(lab)];
+    if (ovs && bridges.length) {
+      ledger.intend('bridges', bridges.map((b) => b.bridge));
+      await step('switch', bridges.map((b) => b.name).join(', '), () => ovs.addBridges(owner, bridges));
     }
 
     // 3. Links.
     const veths = lab.links.filter((l): l is VethLink => l.type === 'veth');
     const sports = lab.links.filter((l): l is SwitchLink => l.type === 'switch');
     const vxlans = lab.links.filter((l): l is VxlanLink => l.type === 'vxlan');
-    ledger.intend('hostIfs', [...sports.map((l) => l.hostIf), ...vxlans.flatMap(vxlanHostIfs)]);
-    ledger.intend('namespaces', vxlans.flatMap(vxlanNamespaces));
+    ledger.intend('hostIfs', [...sports.map((l) => l.hostIf), ...vxlans.flatMap(vxlanHostIfs), ...managementHostIfs(lab)]);
+    ledger.intend('namespaces', [...vxlans.flatMap(vxlanNamespaces), ...(lab.management ? [lab.management.netns] : [])]);
+    if (lab.management) await step('link', `management namespace ${lab.management.netns}`, () => createManagementNetns(lab, owner));
     const h = (n: string): NodeHandle => handles[n] as NodeHandle;
     const nodeByName = new Map(lab.nodes.map((n) => [n.name, n]));
     const mtuOf = (l: SwitchLink): number | undefined =>
       nodeByName.get(l.node.node)?.interfaces.find((i) => i.name === l.node.iface)?.mtu;
-    if (veths.length || sports.length) {
-      await step('link', `${veths.length + sports.length} veth`, () => hostBatch([
+    const mgmtLines = managementLinkLines(lab, handles, owner);
+    if (veths.length || sports.length || mgmtLines.length) {
+      const n = veths.length + sports.length + managementHostIfs(lab).length;
+      await step('link', `${n} veth`, () => hostBatch([
         ...veths.flatMap((l) => vethLines(l, h(l.a.node), h(l.b.node))),
         ...sports.flatMap((l) => switchPortLines(l, h(l.node.node), owner, mtuOf(l))),
+        ...mgmtLines,
       ], 'create veth links'));
     }
     for (const l of vxlans) {
@@ -104,7 +122,7 @@ export async function up(ctx: Context, lab: Lab, opts: UpOptions = {}): Promise<
     }
     if (ovs) {
       const swByName = new Map(lab.switches.map((s) => [s.name, s]));
-      const ports = sports.map((l) => switchPortSpec(l, swByName.get(l.switch) as (typeof lab.switches)[number]));
+      const ports = [...sports.map((l) => switchPortSpec(l, swByName.get(l.switch) as (typeof lab.switches)[number])), ...managementPorts(lab)];
       for (const l of vxlans) {
         for (const s of [l.a, l.b]) {
           if (s.kind === 'switch') ports.push({ bridge: (swByName.get(s.switch) as (typeof lab.switches)[number]).bridge, port: s.hostIf, name: l.name });
@@ -127,10 +145,24 @@ export async function up(ctx: Context, lab: Lab, opts: UpOptions = {}): Promise<
       await applySysctls(node, path);
       await applyOffloads(node, path, new Set(sports.filter((l) => l.node.node === node.name).map((l) => l.node.iface)));
     }));
+    if (lab.management) {
+      const m = lab.management;
+      await step('config', `management ${m.subnet}`, () => configureManagement(lab, handles));
+      // tsunagari's client key goes in before sshd starts (the service generates the host key).
+      await mapLimit(managedNodes(lab), 4, async (node) => {
+        await installClientKey(await ctx.runtime(node.runtime), h(node.name), node, ledger.data.management!.clientPublicKey);
+      });
+    }
 
     // 5. Services of the kinds (unbound, nsd, the responder): started, then waited for until they answer.
+    //    A managed node's host key is pinned as soon as its service (with sshd) is ready, read through the container.
     await mapLimit(lab.nodes.filter((n) => serviceOf(n)), 4, (node) => step('service', `${node.name} (${serviceOf(node)!.server})`, async () => {
-      await startService(await ctx.runtime(node.runtime), h(node.name), lab.name, node);
+      const rt = await ctx.runtime(node.runtime);
+      await startService(rt, h(node.name), lab.name, node);
+      if (node.management) {
+        ledger.data.management!.hostKeys[node.name] = await readHostKey(rt, h(node.name), node);
+        ledger.save();
+      }
     }));
 
     // 6. Start commands, nodes in parallel, lines in order.
@@ -173,7 +205,7 @@ async function assertAbsent(ctx: Context, lab: Lab): Promise<void> {
       ? `an interrupted run ${existing.data.run} left it behind` : `run ${existing.data.run}, started ${existing.data.startedAt}`;
     throw new UserError(`cannot start lab ${lab.name} (it is already up: ${how})`, `\`tsunagari down ${lab.name}\` first`);
   }
-  const found = await discoverLab(ctx, lab.name, { docker: lab.nodes.some((n) => n.runtime === 'docker'), ovs: lab.switches.length > 0 });
+  const found = await discoverLab(ctx, lab.name, { docker: lab.nodes.some((n) => n.runtime === 'docker'), ovs: lab.switches.length > 0 || !!lab.management });
   if (found.count > 0) {
     throw new UserError(`cannot start lab ${lab.name} (${found.count} resources of an earlier run are still there)`,
       `\`tsunagari down ${lab.name}\` or \`tsunagari cleanup\``);
@@ -185,7 +217,13 @@ async function assertHostNamesFree(lab: Lab): Promise<void> {
   const names = [
     ...lab.switches.map((s) => s.bridge),
     ...lab.links.flatMap((l) => (l.type === 'switch' ? [l.hostIf] : l.type === 'vxlan' ? vxlanHostIfs(l) : [])),
+    ...(lab.management ? [lab.management.bridge] : []),
+    ...managementHostIfs(lab),
   ];
+  if (lab.management && (await listNetns()).includes(lab.management.netns)) {
+    throw new UserError(`cannot start lab ${lab.name} (network namespace ${lab.management.netns} already exists on this machine)`,
+      `\`ip netns del ${lab.management.netns}\` if nothing uses it`);
+  }
   const existing = await hostIfNames();
   for (const n of names) {
     if (existing.has(n)) {

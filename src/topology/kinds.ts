@@ -4,6 +4,7 @@
 // read it. Must not touch Docker, images or the network: a kind only describes, it never pulls or creates.
 import type { Node, RuntimeName } from './types.js';
 import { UserError, knownList } from '../util/errors.js';
+import { FRR_SERVICE } from './frr.js';
 
 export interface Kind {
   name: string;
@@ -16,6 +17,10 @@ export interface Kind {
   sysctls: Readonly<Record<string, string>>; // defaults, overridden by the node's own sysctls
   /** A server the engine starts once addresses and routes are up, and waits for before the node's `exec:`. */
   service?: KindService;
+  /** Managed: the node gets mgmt0 on the lab's management network, tsunagari's client key in
+   *  /root/.ssh/authorized_keys before its service starts, and its ed25519 SSH host key pinned once the
+   *  service is ready. The service must run sshd with that key (see frr.ts). */
+  managed?: boolean;
 }
 
 /** What a service's command lines may refer to. */
@@ -40,6 +45,8 @@ export interface KindService {
   /** The server's log file (shown, last lines, when it fails) and pid file (to notice it died). */
   log: (e: ServiceEnv) => string;
   pidFile: (e: ServiceEnv) => string;
+  /** Optional: a file whose first line says why the server stopped (e.g. which FRR daemon exited). */
+  reason?: (e: ServiceEnv) => string;
 }
 
 /** Quotes a word for sh. */
@@ -175,9 +182,19 @@ export const KINDS: Readonly<Record<string, Kind>> = Object.freeze({
     sysctls: {},
     service: RESPONDER_SERVICE,
   },
+  frr: {
+    name: 'frr',
+    description: 'FRR router (zebra, staticd, ospfd, bgpd, bfdd per /etc/frr/daemons; config /etc/frr/frr.conf from files:) with sshd on the lab\'s management network (mgmt0), started and health-checked',
+    image: DEBIAN_IMAGE,
+    runtimes: ['docker'],
+    capabilities: ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN'],
+    sysctls: { 'net.ipv4.ip_forward': '1', 'net.ipv6.conf.all.forwarding': '1' },
+    service: FRR_SERVICE,
+    managed: true,
+  },
 } satisfies Record<string, Kind>);
 
-/** Kind names in registry order: host, router, dns, linux, resolver, authoritative, responder. */
+/** Kind names in registry order: host, router, dns, linux, resolver, authoritative, responder, frr. */
 export const KIND_NAMES = Object.keys(KINDS) as [string, ...string[]];
 
 export function isKind(name: string): boolean {
@@ -187,6 +204,11 @@ export function isKind(name: string): boolean {
 export function getKind(name: string): Kind {
   if (!isKind(name)) throw new UserError(`unknown kind '${name}'; known: ${knownList(KIND_NAMES)}`);
   return KINDS[name]!;
+}
+
+/** Is a node of this kind managed (mgmt0, SSH with a pinned host key)? */
+export function isManagedKind(name: string): boolean {
+  return KINDS[name]?.managed === true;
 }
 
 /** Kinds that a runtime can run, e.g. netns → ['host']. */

@@ -286,6 +286,7 @@ function describe(p: YamlPath, raw: unknown): { object: string; rest: YamlPath }
     return { object: `switch ${a}`, rest: p.slice(2) };
   }
   if (top === 'links' && typeof a === 'number') return { object: linkLabel(raw, a), rest: p.slice(2) };
+  if (top === 'management') return { object: 'management', rest: p.slice(1) };
   return { object: 'lab', rest: p };
 }
 

@@ -7,6 +7,10 @@
 //   OVS bridge          t<labid>b<i>      e.g. t3f9a1cb0             (switch i in file order)
 //   switch port (veth)  t<labid>p<i>      e.g. t3f9a1cp12            (host end of link i)
 //   VXLAN port          t<labid>x<i><a|b>                           (VXLAN link i, side a or b)
+//   management netns    tsunagari-<lab>-mgmt                        (labs with managed nodes, e.g. kind frr)
+//   management bridge   t<labid>m         e.g. t3f9a1cm              (OVS, one per lab)
+//   management port     t<labid>m<i>      e.g. t3f9a1cm2             (host end of node i's mgmt0)
+//   management gw port  t<labid>mg                                  (host end of the namespace's gw0)
 //
 // Host interfaces are at most 15 chars (IFNAMSIZ-1); with i < 1000 every name above fits. Ownership is
 // never read from these names: it is carried by labels (Docker labels, OVS external_ids, ifalias).
@@ -23,6 +27,10 @@ export const underlayNs = (lab: string, linkIndex: number, side: 'a' | 'b'): str
 export const bridgeName = (id: string, switchIndex: number): string => `t${id}b${switchIndex}`;
 export const portName = (id: string, linkIndex: number): string => `t${id}p${linkIndex}`;
 export const vxlanPortName = (id: string, linkIndex: number, side: 'a' | 'b'): string => `t${id}x${linkIndex}${side}`;
+export const mgmtNetnsName = (lab: string): string => `tsunagari-${lab}-mgmt`;
+export const mgmtBridgeName = (id: string): string => `t${id}m`;
+export const mgmtPortName = (id: string, nodeIndex: number): string => `t${id}m${nodeIndex}`;
+export const mgmtGatewayPortName = (id: string): string => `t${id}mg`;
 
 /** Linux interface names: 1..15 chars, no '/', ':', whitespace; not '.' or '..'. */
 export function isValidIfName(name: string): boolean {

@@ -2,12 +2,16 @@
 // host-side names taken from naming.ts, paths made absolute. Pure: the only outside access is the
 // injected `exists` check for file sources. Must not validate (validate.ts did) nor touch Docker/OVS.
 import * as path from 'node:path';
-import { KINDS } from './kinds.js';
-import { formatIp, formatNetwork, parseCidr, parseIp, networkOf } from './address.js';
-import { bridgeName, containerName, labId, netnsName, portName, underlayNs, vxlanPortName } from './naming.js';
+import { KINDS, isManagedKind } from './kinds.js';
+import { formatIp, formatNetwork, parseCidr, parseIp, networkOf, type Cidr } from './address.js';
+import {
+  bridgeName, containerName, labId, mgmtBridgeName, mgmtGatewayPortName, mgmtNetnsName, mgmtPortName, netnsName, portName,
+  underlayNs, vxlanPortName,
+} from './naming.js';
+import { MANAGEMENT_IFACE, defaultManagementSubnet, managementAddresses } from './management.js';
 import type { RawLink, RawTopology } from './schema.js';
 import type {
-  FileCopy, Interface, Lab, Link, Node, PortVlan, Route, RuntimeName, Switch, VxlanSide,
+  FileCopy, Interface, Lab, Link, Management, Node, PortVlan, Route, RuntimeName, Switch, VxlanSide,
 } from './types.js';
 
 export const DEFAULT_RUNTIME: RuntimeName = 'docker';
@@ -79,6 +83,30 @@ function canonicalCidr(text: string): string {
 function canonicalIp(text: string): string {
   const ip = parseIp(text);
   return ip ? formatIp(ip.family, ip.value) : text;
+}
+
+/** The lab's own IPv4 prefixes the management subnet must stay clear of: interface addresses (with
+ *  their prefix length) and route destinations other than the default route, each with its owner. */
+export function labPrefixes(raw: RawTopology): { cidr: Cidr; text: string; owner: string }[] {
+  const out: { cidr: Cidr; text: string; owner: string }[] = [];
+  for (const [name, n] of Object.entries(raw.nodes)) {
+    for (const [ifName, ifc] of Object.entries(n.interfaces ?? {})) {
+      for (const text of asList(ifc?.ipv4)) {
+        const c = parseCidr(text);
+        if (c?.family === 4) out.push({ cidr: c, text, owner: `node ${name}, interface ${ifName}` });
+      }
+    }
+    for (const r of n.routes ?? []) {
+      const c = parseCidr(r.to);
+      if (c?.family === 4 && c.prefix > 0) out.push({ cidr: c, text: r.to, owner: `node ${name}, route to` });
+    }
+  }
+  return out;
+}
+
+/** Managed nodes (kinds with `managed`, e.g. frr), in the given order. */
+export function managedNodes(raw: RawTopology, order: string[] = Object.keys(raw.nodes)): string[] {
+  return order.filter((n) => isManagedKind(raw.nodes[n]!.kind));
 }
 
 export function underlayPrefix(link: RawLink, index: number): string {
@@ -184,7 +212,22 @@ export function resolveTopology(raw: RawTopology, ctx: ResolveContext): Lab {
     };
   });
 
-  const nodes: Node[] = nodeNames.map((name): Node => {
+  // Management network: only for labs with managed nodes; addresses in node order (gateway first).
+  const managed = managedNodes(raw, nodeNames);
+  let management: Management | undefined;
+  const mgmtAddr = new Map<string, string>();
+  if (managed.length) {
+    const subnet = raw.management?.subnet !== undefined ? formatNetwork(parseCidr(raw.management.subnet)!)
+      : defaultManagementSubnet(raw.name, labPrefixes(raw).map((p) => p.cidr));
+    const addrs = managementAddresses(subnet, managed.length);
+    managed.forEach((n, i) => mgmtAddr.set(n, addrs.nodes[i]!));
+    management = {
+      subnet, defaulted: raw.management?.subnet === undefined, gateway: addrs.gateway,
+      netns: mgmtNetnsName(raw.name), bridge: mgmtBridgeName(id), gatewayIf: mgmtGatewayPortName(id),
+    };
+  }
+
+  const nodes: Node[] = nodeNames.map((name, nodeIndex): Node => {
     const n = raw.nodes[name]!;
     const kind = KINDS[n.kind]!;
     const runtime = nodeRuntime(raw, name);
@@ -238,6 +281,7 @@ export function resolveTopology(raw: RawTopology, ctx: ResolveContext): Lab {
       env,
       capabilities: [...kind.capabilities],
       ...(responder !== undefined ? { responder } : {}),
+      ...(mgmtAddr.has(name) ? { management: { iface: MANAGEMENT_IFACE, address: mgmtAddr.get(name)!, hostIf: mgmtPortName(id, nodeIndex) } } : {}),
     };
   });
 
@@ -256,5 +300,6 @@ export function resolveTopology(raw: RawTopology, ctx: ResolveContext): Lab {
     nodes,
     switches,
     links,
+    ...(management ? { management } : {}),
   };
 }

@@ -149,6 +149,14 @@ export const LinkSchema = z.strictObject({
   local: ipAddress('local').optional().describe('VXLAN with one switch: source address on this machine'),
 }).meta({ title: 'Link', description: 'A veth (node↔node, node↔switch) or a VXLAN tunnel.' });
 
+export const ManagementSchema = z.strictObject({
+  subnet: z.string().superRefine((v, ctx) => {
+    const p = cidrProblem(v, 4);
+    if (p) ctx.addIssue({ code: 'custom', message: `subnet ${p}${p.endsWith('IPv6 address') ? ' (the management network is IPv4)' : ''}` });
+  }).meta({ pattern: IPV4_PATTERN }).optional()
+    .describe('IPv4 prefix of the management network (e.g. 172.31.255.0/24); the first host is the management namespace\'s gateway, managed nodes get the next ones in file order. Default: a free /24 of 172.16.0.0/12 chosen per lab'),
+}).meta({ title: 'Management', description: 'The lab\'s management network: mgmt0 of every managed node (kind frr) on an OVS bridge with a namespace of its own, from which tsunagari opens SSH sessions. Created only when the lab has managed nodes.' });
+
 export const TopologySchema = z.strictObject({
   name: z.string().regex(NAME_RE, { error: (iss) => `name ${show(iss.input)} is invalid; ${NAME_RULE}` })
     .describe('Lab name: 1..24 lowercase letters, digits and \'-\', starting with a letter'),
@@ -159,6 +167,8 @@ export const TopologySchema = z.strictObject({
   switches: z.record(nameKey('switch'), z.union([SwitchSchema, z.null()])).optional()
     .describe('Open vSwitch bridges by name'),
   links: z.array(LinkSchema).optional().describe('Links: veth pairs and VXLAN tunnels'),
+  management: z.union([ManagementSchema, z.null()]).optional()
+    .describe('Management network of the managed nodes (kind frr): `subnet:`; optional'),
 }).meta({ title: 'tsunagari topology', description: 'A tsunagari lab (docs/topology.md)' });
 
 export type RawTopology = z.output<typeof TopologySchema>;
@@ -167,6 +177,7 @@ export type RawInterface = z.output<typeof InterfaceSchema>;
 export type RawSwitch = z.output<typeof SwitchSchema>;
 export type RawPort = z.output<typeof PortSchema>;
 export type RawLink = z.output<typeof LinkSchema>;
+export type RawManagement = z.output<typeof ManagementSchema>;
 export type RawRoute = z.output<typeof RouteSchema>;
 
 /** The JSON Schema of a topology file (draft-07, the dialect yaml-language-server handles best). */

@@ -13,6 +13,25 @@ export interface Lab {
   nodes: Node[];
   switches: Switch[];
   links: Link[];
+  management?: Management;      // present when the lab has managed nodes (kinds with `managed`, e.g. frr)
+}
+
+/** The lab's management network: an OVS bridge joining every managed node's mgmt0 to a namespace of
+ *  its own that holds the gateway address (and from which tsunagari's SSH sessions start). */
+export interface Management {
+  subnet: string;               // IPv4 prefix, e.g. 172.31.255.0/24
+  defaulted: boolean;           // true when tsunagari chose it (no `management:` in the file)
+  gateway: string;              // CIDR of the namespace's gw0, e.g. 172.31.255.1/24 (first host)
+  netns: string;                // tsunagari-<lab>-mgmt (naming.ts)
+  bridge: string;               // t<labid>m
+  gatewayIf: string;            // host end of the namespace's veth = OVS port, t<labid>mg
+}
+
+/** A managed node's end of the management network. */
+export interface NodeManagement {
+  iface: string;                // always mgmt0
+  address: string;              // CIDR, e.g. 172.31.255.2/24; the only route it brings is its subnet
+  hostIf: string;               // host end of the veth = OVS port, t<labid>m<i>
 }
 
 export interface Node {
@@ -30,6 +49,7 @@ export interface Node {
   env: Record<string, string>;
   capabilities: string[];       // docker CapAdd (from the kind)
   responder?: string;           // kind responder: absolute path of its behaviour fixture (docs/responder.md)
+  management?: NodeManagement;  // managed kinds (frr): mgmt0 on the lab's management network
 }
 
 export interface Interface {

@@ -9,9 +9,12 @@ import {
   type Cidr,
 } from './address.js';
 import {
-  asList, fileCandidates, findFileSrc, linkName, nodeRuntime, parseEndpoint,
+  asList, fileCandidates, findFileSrc, labPrefixes, linkName, managedNodes, nodeRuntime, parseEndpoint,
   type Endpoint,
 } from './resolve.js';
+import {
+  MANAGEMENT_IFACE, MANAGEMENT_POOL, MANAGEMENT_PREFIX, MANAGEMENT_RESERVED_NODE, defaultManagementSubnet, overlaps, usableHosts,
+} from './management.js';
 import type { RawLink, RawTopology } from './schema.js';
 
 export type YamlPath = (string | number)[];
@@ -233,7 +236,7 @@ export function validateTopology(raw: RawTopology, ctx: ValidateContext): Proble
   // every declared interface (except lo) is used by exactly one link; declared ports are used
   for (const name of nodeNames) {
     for (const ifName of Object.keys(raw.nodes[name]!.interfaces ?? {})) {
-      if (ifName === 'lo' || ifaceUse.has(`${name}:${ifName}`)) continue;
+      if (ifName === 'lo' || ifName === MANAGEMENT_IFACE || ifaceUse.has(`${name}:${ifName}`)) continue;
       add(['nodes', name, 'interfaces', ifName], `node ${name}, interface ${ifName}`,
         `declared but not used by any link; hint: add a link with endpoint ${name}:${ifName}, or remove the interface`, true);
     }
@@ -244,7 +247,50 @@ export function validateTopology(raw: RawTopology, ctx: ValidateContext): Proble
       add(['switches', s, 'ports', p], `switch ${s}, port ${p}`, `declared but not used by any link; hint: add a link with endpoint ${s}:${p}, or remove the port`, true);
     }
   }
+  validateManagement(raw, add);
   return problems;
+}
+
+/** mgmt0 is tsunagari's; `management:` needs managed nodes, room for them and no overlap with the lab. */
+function validateManagement(raw: RawTopology, add: Add): void {
+  const managed = managedNodes(raw);
+  for (const [name, n] of Object.entries(raw.nodes)) {
+    if (Object.hasOwn(n.interfaces ?? {}, MANAGEMENT_IFACE)) {
+      add(['nodes', name, 'interfaces', MANAGEMENT_IFACE], `node ${name}, interface ${MANAGEMENT_IFACE}`,
+        `${MANAGEMENT_IFACE} is reserved for the management network (tsunagari adds it to managed nodes); hint: use another name such as eth9`, true);
+    }
+  }
+  if (managed.length && Object.hasOwn(raw.nodes, MANAGEMENT_RESERVED_NODE)) {
+    add(['nodes', MANAGEMENT_RESERVED_NODE], `node ${MANAGEMENT_RESERVED_NODE}`,
+      `name ${MANAGEMENT_RESERVED_NODE} is reserved in a lab with managed nodes (tsunagari-${raw.name}-${MANAGEMENT_RESERVED_NODE} is its management namespace); hint: rename the node`, true);
+  }
+  const own = labPrefixes(raw);
+  const m = raw.management;
+  if (m === undefined || m === null || m.subnet === undefined) {
+    if (!managed.length) return;
+    try {
+      defaultManagementSubnet(raw.name, own.map((p) => p.cidr));
+    } catch {
+      add(m === undefined ? [] : ['management'], 'management', `no /${MANAGEMENT_PREFIX} of ${MANAGEMENT_POOL} is free of the lab's own addresses and routes; hint: set management: { subnet: … } to a free prefix`);
+    }
+    return;
+  }
+  if (!managed.length) {
+    add(['management'], 'management', `no node is managed (managed kinds: ${knownList(Object.values(KINDS).filter((k) => k.managed).map((k) => k.name))}); hint: remove management:`, true);
+    return;
+  }
+  const at: YamlPath = ['management', 'subnet'];
+  const c = parseCidr(m.subnet)!;
+  if (hostBitsSet(c)) { add(at, 'management', `subnet ${m.subnet} has host bits set; hint: did you mean ${formatNetwork(c)}?`); return; }
+  const room = usableHosts(c);
+  if (room < BigInt(managed.length + 1)) {
+    add(at, 'management', `subnet ${m.subnet} has room for ${room} addresses; the gateway and ${managed.length} managed nodes (${knownList(managed)}) need ${managed.length + 1}`);
+  }
+  const clash = own.filter((p) => overlaps(p.cidr, c));
+  if (clash.length) {
+    const shown = clash.slice(0, 3).map((p) => `${p.owner} ${p.text}`).join(', ');
+    add(at, 'management', `subnet ${m.subnet} overlaps the lab's own addresses: ${shown}${clash.length > 3 ? ` and ${clash.length - 3} more` : ''}; hint: pick a prefix the lab does not use, or leave subnet: out`);
+  }
 }
 
 type Add = (p: YamlPath, object: string, message: string, key?: boolean) => void;

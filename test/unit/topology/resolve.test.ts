@@ -281,24 +281,25 @@ test('a missing topology file is a UserError naming the file', async () => {
   });
 });
 
-test('kind registry: the seven kinds, their defaults, and a listing error for unknown kinds', () => {
-  assert.deepEqual(Object.keys(KINDS), ['host', 'router', 'dns', 'linux', 'resolver', 'authoritative', 'responder']);
+test('kind registry: the eight kinds, their defaults, and a listing error for unknown kinds', () => {
+  assert.deepEqual(Object.keys(KINDS), ['host', 'router', 'dns', 'linux', 'resolver', 'authoritative', 'responder', 'frr']);
   assert.deepEqual(getKind('host').runtimes, ['docker', 'netns']);
   assert.equal(getKind('host').image, 'tsunagari/host:latest');
   assert.deepEqual(getKind('router').capabilities, ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN']);
   assert.deepEqual(getKind('router').sysctls, { 'net.ipv4.ip_forward': '1', 'net.ipv6.conf.all.forwarding': '1' });
-  for (const k of ['router', 'dns', 'linux', 'resolver', 'authoritative']) {
+  for (const k of ['router', 'dns', 'linux', 'resolver', 'authoritative', 'frr']) {
     assert.equal(getKind(k).image, 'tsunagari/debian:latest');
     assert.deepEqual(getKind(k).runtimes, ['docker']);
   }
   assert.deepEqual([getKind('responder').runtimes, getKind('responder').runtime], [['netns'], 'netns']);
-  // only the DNS server kinds start a service; the others are unchanged
+  // the DNS server kinds and frr start a service; the others are unchanged; only frr is managed
   assert.deepEqual(Object.values(KINDS).filter((k) => k.service).map((k) => [k.name, k.service!.server]),
-    [['resolver', 'unbound'], ['authoritative', 'nsd'], ['responder', 'responder']]);
+    [['resolver', 'unbound'], ['authoritative', 'nsd'], ['responder', 'responder'], ['frr', 'frr']]);
+  assert.deepEqual(Object.values(KINDS).filter((k) => k.managed).map((k) => k.name), ['frr']);
   for (const k of Object.values(KINDS)) assert.ok(k.description.length > 0 && !k.description.includes('\n'));
   assert.throws(() => getKind('switch'), (e: unknown) => {
     assert.ok(e instanceof UserError);
-    assert.equal(e.message, "unknown kind 'switch'; known: host, router, dns, linux, resolver, authoritative, responder");
+    assert.equal(e.message, "unknown kind 'switch'; known: host, router, dns, linux, resolver, authoritative, responder, frr");
     return true;
   });
   assert.throws(() => getKind('toString'), UserError);
