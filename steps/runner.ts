@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../src/util/errors.js';
+import { addEvidenceToJunit } from './junit-evidence.js';
 
 export interface TestOptions {
   paths: string[];             // features or folders; default features/
@@ -64,5 +65,6 @@ export async function runTests(o: TestOptions): Promise<boolean> {
     },
   }, { cwd: o.cwd });
   const { success } = await runCucumber(runConfiguration, { cwd: o.cwd });
+  addEvidenceToJunit(resolve(o.cwd, reports));
   return success;
 }

@@ -57,6 +57,7 @@ test('a Japanese feature in a user project passes, with reports written', async 
   assert.match(r.stdout, /2 scenarios \(2 passed\)/);
   const junit = readFileSync(join(dir, 'reports', 'junit.xml'), 'utf8');
   assert.match(junit, /同じサブネットのホストは通じる/);
+  assert.match(junit, /--- evidence ---\n\[pc1から「pc2:eth1」に3秒以内に到達できる\]\npc1 → pc2:eth1 \(172\.30\.0\.2\): first reply after \d+ ms/);
   assert.ok(existsSync(join(dir, 'reports', 'cucumber.html')));
   const json = readFileSync(join(dir, 'reports', 'cucumber.json'), 'utf8');
   assert.match(json, /image\/svg\+xml/, 'the topology picture is attached');
