@@ -24,7 +24,7 @@ export function nsRun(nsPath: string, argv: string[], timeoutMs = 30000): Return
 }
 
 /** iproute2 reports "Command failed -:N"; show that line with the error. */
-function explainBatch(stderr: string, lines: string[]): string {
+export function explainBatch(stderr: string, lines: string[]): string {
   const m = /Command failed -:(\d+)/.exec(stderr);
   const err = stderr.split('\n').filter((l) => l && !l.startsWith('Command failed')).join(' ').trim();
   if (m) return `\`ip ${lines[Number(m[1]) - 1]}\`: ${err || 'failed'}`;
@@ -45,17 +45,39 @@ export async function discoverHostIfs(lab?: string): Promise<HostIf[]> {
   return found;
 }
 
+/** Host interfaces by name, with what `ip -d` says of them: their kind, and whether a veth's peer is in
+ *  another namespace (then deleting that namespace deletes both ends). */
+export async function hostIfDetails(): Promise<Map<string, { kind?: string; peerElsewhere: boolean }>> {
+  const out = await runOk('ip', ['-j', '-d', 'link', 'show']);
+  const links = JSON.parse(out || '[]') as Array<{ ifname: string; link_netnsid?: number; linkinfo?: { info_kind?: string } }>;
+  return new Map(links.map((l) => [l.ifname, { kind: l.linkinfo?.info_kind, peerElsewhere: l.link_netnsid !== undefined }]));
+}
+
+/** Polls (every 20 ms, at most `ms`) until none of `names` exists; returns the ones still there. */
+export async function waitHostIfsGone(names: string[], ms: number): Promise<string[]> {
+  const deadline = Date.now() + ms;
+  let left = names;
+  while (left.length) {
+    const present = await hostIfNames();
+    left = left.filter((n) => present.has(n));
+    if (!left.length || Date.now() >= deadline) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return left;
+}
+
 export async function hostIfNames(): Promise<Set<string>> {
   const out = await runOk('ip', ['-j', 'link', 'show']);
   return new Set((JSON.parse(out || '[]') as Array<{ ifname: string }>).map((l) => l.ifname));
 }
 
-/** Deletes host interfaces by name; absent ones are fine (deleting one veth end removes its peer). */
+/** Deletes host interfaces by name, all in one `ip -force -batch`; absent ones are fine (deleting one
+ *  veth end removes its peer, so a later line may find its device gone). */
 export async function deleteHostIfs(names: string[]): Promise<void> {
-  for (const n of names) {
-    const r = await run('ip', ['link', 'del', 'dev', n]);
-    if (r.code !== 0 && !/Cannot find device|does not exist/.test(r.stderr)) {
-      throw new Error(`cannot delete interface ${n}: ${r.stderr.trim()}`);
-    }
-  }
+  if (!names.length) return;
+  const lines = names.map((n) => `link del dev ${n}`);
+  const r = await run('ip', ['-force', '-batch', '-'], { input: lines.join('\n') + '\n' });
+  if (r.code === 0) return;
+  const real = r.stderr.split('\n').filter((l) => l.trim() && !/^Command failed -:\d+/.test(l) && !/Cannot find device|does not exist/.test(l));
+  if (real.length) throw new Error(`cannot delete interfaces ${names.join(', ')}: ${explainBatch(r.stderr, lines)}`);
 }

@@ -1,8 +1,10 @@
 // Owns the network configuration inside one node once its interfaces exist: MAC, MTU, addresses,
-// link up, routes (one `ip -batch` in the node's namespace), sysctls and checksum offload.
+// link up, routes (an `ip -batch`), sysctls and checksum offload — all in one process started in the
+// node's namespace (configureNode: one `nsenter … sh` per node instead of one per tool).
 // Must not create links or touch other namespaces.
 import type { Node } from '../topology/types.js';
-import { nsBatch, nsRun } from './host.js';
+import { run } from '../util/exec.js';
+import { explainBatch } from './host.js';
 
 export function nodeConfigLines(node: Node): string[] {
   const lines: string[] = ['link set dev lo up'];
@@ -22,16 +24,6 @@ export function nodeConfigLines(node: Node): string[] {
   return lines;
 }
 
-/** Applies net.* sysctls inside the node's namespace (they are per namespace). */
-export async function applySysctls(node: Node, nsPath: string): Promise<void> {
-  const entries = Object.entries(node.sysctls);
-  if (!entries.length) return;
-  const bad = entries.filter(([k]) => !k.startsWith('net.'));
-  if (bad.length) throw new Error(`node ${node.name}: sysctl ${bad[0]?.[0]} is not per network namespace (only net.* can be set per node)`);
-  const r = await nsRun(nsPath, ['sysctl', '-q', '-w', ...entries.map(([k, v]) => `${k}=${v}`)]);
-  if (r.code !== 0) throw new Error(`node ${node.name}: cannot set sysctls: ${r.stderr.trim()}`);
-}
-
 /** Interfaces whose transmit checksum offload is turned off: those the topology asks for, and by
  *  default those attached to an OVS switch. The userspace datapath forwards the frames a veth hands
  *  it with the TCP/UDP checksum still unfilled, and the receiving node drops them: without this, TCP
@@ -42,13 +34,40 @@ export function offloadOffInterfaces(node: Node, switchIfaces: ReadonlySet<strin
     .map((i) => i.name);
 }
 
-export async function applyOffloads(node: Node, nsPath: string, switchIfaces: ReadonlySet<string> = new Set()): Promise<void> {
-  for (const name of offloadOffInterfaces(node, switchIfaces)) {
-    const r = await nsRun(nsPath, ['ethtool', '-K', name, 'tx', 'off']);
-    if (r.code !== 0) throw new Error(`node ${node.name}: cannot turn tx checksum offload off on ${name}: ${r.stderr.trim()}`);
-  }
+/** net.* sysctls of the node as `key=value` (they are per namespace; anything else is refused). */
+export function nodeSysctls(node: Node): string[] {
+  const entries = Object.entries(node.sysctls);
+  const bad = entries.filter(([k]) => !k.startsWith('net.'));
+  if (bad.length) throw new Error(`node ${node.name}: sysctl ${bad[0]?.[0]} is not per network namespace (only net.* can be set per node)`);
+  return entries.map(([k, v]) => `${k}=${v}`);
 }
 
-export async function configureNode(node: Node, nsPath: string, extraFirst: string[] = []): Promise<void> {
-  await nsBatch(nsPath, [...extraFirst, ...nodeConfigLines(node)], `configure the interfaces of node ${node.name}`);
+/**
+ * The configuration script run inside the node: `ip -batch` from stdin, then each argument —
+ * `sysctl=K=V` or `txoff=IFACE` — announced on stderr (`@ARG`) before it runs, so a failure names its
+ * step. Arguments are data to the script (positional parameters), never parsed as shell code.
+ */
+const CONFIG_SCRIPT = `ip -batch - || exit 101
+for a; do
+  printf '@%s\\n' "$a" >&2
+  case $a in
+    sysctl=*) sysctl -q -w "\${a#sysctl=}" || exit 102 ;;
+    txoff=*) ethtool -K "\${a#txoff=}" tx off || exit 103 ;;
+  esac
+done`;
+
+/** Addresses, routes, sysctls and offloads of one node, in one process in its namespace. */
+export async function configureNode(node: Node, nsPath: string, extraFirst: string[] = [], switchIfaces: ReadonlySet<string> = new Set()): Promise<void> {
+  const lines = [...extraFirst, ...nodeConfigLines(node)];
+  const args = [...nodeSysctls(node).map((kv) => `sysctl=${kv}`), ...offloadOffInterfaces(node, switchIfaces).map((i) => `txoff=${i}`)];
+  const r = await run('nsenter', [`--net=${nsPath}`, 'sh', '-c', CONFIG_SCRIPT, 'tsunagari-config', ...args], { input: lines.join('\n') + '\n', timeoutMs: 30_000 });
+  if (r.code === 0) return;
+  const err = r.stderr.split('\n');
+  const mark = err.map((l, i) => (l.startsWith('@') ? i : -1)).filter((i) => i >= 0).pop();
+  const step = mark === undefined ? '' : (err[mark] as string).slice(1);
+  const why = (mark === undefined ? err : err.slice(mark + 1)).join(' ').trim();
+  if (r.code === 102) throw new Error(`node ${node.name}: cannot set sysctls: ${why || step}`);
+  if (r.code === 103) throw new Error(`node ${node.name}: cannot turn tx checksum offload off on ${step.slice('txoff='.length)}: ${why}`);
+  if (r.code === 101) throw new Error(`cannot configure the interfaces of node ${node.name}: ${explainBatch(r.stderr, lines)}`);
+  throw new Error(`cannot configure node ${node.name} (exit ${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
 }

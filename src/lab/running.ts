@@ -1,6 +1,7 @@
 // Owns access to a lab that is up: finding it by name (ledger), its nodes' handles (re-reading a
 // container's pid, which changes when Docker restarts it), and running commands inside nodes.
 // Must not create or remove lab resources.
+import { readFileSync } from 'node:fs';
 import type { Lab, Node } from '../topology/types.js';
 import type { NodeHandle } from '../runtime/types.js';
 import type { RunOptions, RunResult } from '../util/exec.js';
@@ -9,6 +10,9 @@ import { Ledger } from './ledger.js';
 import type { Context } from './context.js';
 
 export class RunningLab {
+  /** Containers' handles as last inspected, with their init's start time (a cheap still-the-same check). */
+  private live = new Map<string, { h: NodeHandle; start: string }>();
+
   constructor(readonly ctx: Context, readonly ledger: Ledger) {}
 
   get lab(): Lab { return this.ledger.data.topology; }
@@ -28,6 +32,10 @@ export class RunningLab {
     const h = this.ledger.data.handles[name];
     if (!h) throw new UserError(`node ${name} of lab ${this.name} was never created (state ${this.ledger.data.state})`, `\`tsunagari down ${this.name}\` and up again`);
     if (h.runtime !== 'docker') return h;
+    // A step asks for the handle every time (≈ 5–10 ms per `docker inspect`); the container's init still
+    // running with the same start time means the same container, so the pid is still right.
+    const known = this.live.get(name);
+    if (known && known.h.pid !== undefined && procStart(known.h.pid) === known.start) return known.h;
     const docker = await this.ctx.docker();
     const info = await docker.getContainer(h.containerId ?? node.container).inspect().catch(() => undefined);
     if (!info || !info.State.Running || !info.State.Pid) {
@@ -35,7 +43,10 @@ export class RunningLab {
         `\`tsunagari down ${this.name}\` and bring the lab up again`);
     }
     const pid = info.State.Pid;
-    return { ...h, pid, nsRef: String(pid), netnsPath: `/proc/${pid}/ns/net` };
+    const fresh: NodeHandle = { ...h, pid, nsRef: String(pid), netnsPath: `/proc/${pid}/ns/net` };
+    const start = procStart(pid);
+    if (start !== undefined) this.live.set(name, { h: fresh, start });
+    return fresh;
   }
 
   async exec(name: string, argv: string[], opts?: RunOptions): Promise<RunResult> {
@@ -48,6 +59,14 @@ export class RunningLab {
     const h = await this.handle(name);
     return (await this.ctx.runtime(h.runtime)).commandPrefix(h);
   }
+}
+
+/** Field 22 of /proc/PID/stat (start time in clock ticks since boot), or undefined when the pid is gone. */
+function procStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch { return undefined; }
 }
 
 export function openLab(ctx: Context, name: string): RunningLab {

@@ -14,7 +14,7 @@ import { hostBatch, hostIfNames } from '../fabric/host.js';
 import { vethLines } from '../fabric/veth.js';
 import { switchPortLines, switchPortSpec } from '../fabric/switchport.js';
 import { createVxlanSwitchSides, vxlanHostIfs, vxlanNamespaces, vxlanNodeLine } from '../fabric/vxlan.js';
-import { applyOffloads, applySysctls, configureNode } from '../fabric/node-config.js';
+import { configureNode } from '../fabric/node-config.js';
 import { discoverLab } from './discover.js';
 import { listNetns } from '../runtime/netns.js';
 import { serviceOf, startService } from './services.js';
@@ -141,9 +141,7 @@ export async function up(ctx: Context, given: Lab, opts: UpOptions = {}): Promis
     }
     await mapLimit(lab.nodes, 4, (node) => step('config', node.name, async () => {
       const path = h(node.name).netnsPath;
-      await configureNode(node, path, nodeVx.get(node.name) ?? []);
-      await applySysctls(node, path);
-      await applyOffloads(node, path, new Set(sports.filter((l) => l.node.node === node.name).map((l) => l.node.iface)));
+      await configureNode(node, path, nodeVx.get(node.name) ?? [], new Set(sports.filter((l) => l.node.node === node.name).map((l) => l.node.iface)));
     }));
     if (lab.management) {
       const m = lab.management;

@@ -1,8 +1,10 @@
 // Owns ICMP echo probes run from inside a node's network namespace with the machine's iputils `ping`
-// (`nsenter --net=<path> ping …`, ≈ 4 ms per call; never `docker exec`), and parsing its output.
+// (`nsenter --net=<path> ping …`, ≈ 3–4 ms per call; never `docker exec`), and parsing its output; and
+// many targets at once from one namespace with one `fping` process (reachMany, confirmUnreachableMany:
+// a full mesh is one process per source instead of one per pair), iputils for what fping cannot answer.
 // Must not change anything in the lab, and sends only to IP literals (never resolves a name outside).
 import { isIP } from 'node:net';
-import { run } from '../util/exec.js';
+import { mapLimit, run } from '../util/exec.js';
 import { UserError } from '../util/errors.js';
 
 export interface PingOptions {
@@ -187,4 +189,76 @@ export async function confirmUnreachable(nsPath: string, target: string, opts: {
     if (p.received > 0) return { unreachable: false, probes };
   }
   return { unreachable: true, probes };
+}
+
+// ---- many targets from one namespace ---------------------------------------------------------------
+
+/** Set once fping turned out to be missing: the per-target path is used from then on. */
+let fpingMissing = false;
+
+/** One fping summary line: `10.0.0.2 : xmt/rcv/%loss = 1/1/0%, min/avg/max = 0.02/0.02/0.02` (exported for tests). */
+export function parseFpingSummary(output: string): Map<string, PingResult> {
+  const out = new Map<string, PingResult>();
+  for (const line of output.split('\n')) {
+    const m = /^(\S+)\s*: xmt\/rcv\/%loss = (\d+)\/(\d+)\/\d+%(?:, min\/avg\/max = [\d.]+\/([\d.]+)\/[\d.]+)?/.exec(line.trim());
+    if (!m) continue;
+    const r: PingResult = { target: m[1] as string, sent: Number(m[2]), received: Number(m[3]), output: `fping: ${line.trim()}` };
+    if (m[4] !== undefined) r.rttMs = Number(m[4]);
+    out.set(r.target, r);
+  }
+  return out;
+}
+
+/**
+ * One echo request to each target, all sent at once by one `fping` in the namespace. Returns the
+ * results it got (a target may be missing: fping could not say), or undefined when fping cannot run.
+ */
+async function fpingRound(nsPath: string, targets: string[], timeoutMs: number): Promise<Map<string, PingResult> | undefined> {
+  // fping does not take zoned link-local addresses; those go the per-target way.
+  const list = targets.filter((t) => !t.includes('%'));
+  if (fpingMissing || !list.length) return undefined;
+  const r = await run('nsenter', [`--net=${nsPath}`, 'fping', '-q', '-c', '1', '-t', String(Math.round(timeoutMs)), '-i', '0', ...list],
+    { timeoutMs: timeoutMs + 3000 });
+  if (r.code === 127 || /nsenter: .*(No such file|not found)/.test(r.stderr)) {
+    if (/fping/.test(r.stderr) || r.code === 127) fpingMissing = true;
+    return undefined;
+  }
+  if (r.code > 1) return undefined;   // 2: a name, 3: bad arguments, 4: a system call failed
+  return parseFpingSummary(r.stdout + r.stderr);
+}
+
+/** reach() to many targets from one namespace: a first round for all at once, then reach() for the silent ones. */
+export async function reachMany(nsPath: string, targets: string[], opts: { attempts?: number; timeoutMs?: number } = {}): Promise<ReachResult[]> {
+  for (const t of targets) pingArgs(t);    // the same validation as one ping
+  const attempts = Math.min(Math.max(1, opts.attempts ?? 3), 100);
+  const timeoutMs = opts.timeoutMs ?? 1000;
+  const uniq = [...new Set(targets)];
+  const first = await fpingRound(nsPath, uniq, timeoutMs);
+  const byTarget = new Map<string, ReachResult>();
+  await mapLimit(uniq, 4, async (t) => {
+    const p = first?.get(t);
+    if (p && p.received > 0) { byTarget.set(t, { ok: true, probes: [p] }); return; }
+    if (p && attempts === 1) { byTarget.set(t, { ok: false, probes: [p] }); return; }
+    const rest = await reach(nsPath, t, { attempts: p ? attempts - 1 : attempts, timeoutMs });
+    byTarget.set(t, { ok: rest.ok, probes: p ? [p, ...rest.probes] : rest.probes });
+  });
+  return targets.map((t) => byTarget.get(t) as ReachResult);
+}
+
+/** confirmUnreachable() for many targets: a first round for all at once, the remaining probes per target. */
+export async function confirmUnreachableMany(nsPath: string, targets: string[], opts: { probes?: number; timeoutMs?: number } = {}): Promise<UnreachableResult[]> {
+  for (const t of targets) pingArgs(t);
+  const n = Math.min(Math.max(1, opts.probes ?? 2), 100);
+  const timeoutMs = opts.timeoutMs ?? 1000;
+  const uniq = [...new Set(targets)];
+  const first = await fpingRound(nsPath, uniq, timeoutMs);
+  const byTarget = new Map<string, UnreachableResult>();
+  await mapLimit(uniq, 4, async (t) => {
+    const p = first?.get(t);
+    if (p && p.received > 0) { byTarget.set(t, { unreachable: false, probes: [p] }); return; }
+    if (p && n === 1) { byTarget.set(t, { unreachable: true, probes: [p] }); return; }
+    const rest = await confirmUnreachable(nsPath, t, { probes: p ? n - 1 : n, timeoutMs });
+    byTarget.set(t, { unreachable: rest.unreachable, probes: p ? [p, ...rest.probes] : rest.probes });
+  });
+  return targets.map((t) => byTarget.get(t) as UnreachableResult);
 }

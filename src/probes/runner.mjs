@@ -1,11 +1,16 @@
-// Owns one probe made with Node's own sockets from inside a node's network namespace:
-// `nsenter --net=<path> node runner.mjs '<json request>'` prints exactly one JSON line and exits 0.
+// Owns probes made with Node's own sockets from inside a node's network namespace, in two modes:
+// one-shot, `nsenter --net=<path> node runner.mjs '<json request>'` prints exactly one JSON line and exits 0;
+// agent, `… node runner.mjs --agent <path>` stays up (one per node, started by runner-client.ts) and answers
+// JSON lines `{id, …request}` on stdin with `{id, …answer}` lines, concurrently; it exits when stdin closes
+// or when <path> no longer is its network namespace (the node is gone).
 // Plain JavaScript so it starts fast (no TypeScript loader, no dependencies); must not resolve names or loop,
 // and retries only where a protocol says so (DNS: one TCP retry of a truncated UDP reply, when asked).
 import net from 'node:net';
 import dgram from 'node:dgram';
 import http from 'node:http';
 import https from 'node:https';
+import { statSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 
 /** Names are never resolved: inside a node namespace the host's resolv.conf would point elsewhere. */
 function ipOnly(host) {
@@ -204,13 +209,8 @@ async function dns(req) {
 /** Add a probe here (udp …): a function from the request to a JSON-able answer. */
 const OPS = { tcp, http: httpGet, dns };
 
-async function main() {
-  let req;
-  try {
-    req = JSON.parse(process.argv[2] ?? '');
-  } catch {
-    return { error: 'bad request: argument is not JSON' };
-  }
+/** One request (already parsed) → its answer; a malformed request gives `{error: 'bad request: …'}`. */
+async function answer(req) {
   const op = OPS[req && req.op];
   if (!op) return { error: `bad request: unknown op ${JSON.stringify(req && req.op)}; known: ${Object.keys(OPS).join(', ')}` };
   try {
@@ -220,6 +220,55 @@ async function main() {
   }
 }
 
-main().then((answer) => {
-  process.stdout.write(`${JSON.stringify(answer)}\n`, () => process.exit(answer.error?.startsWith('bad request') ? 2 : 0));
-});
+async function oneShot() {
+  let req;
+  try {
+    req = JSON.parse(process.argv[2] ?? '');
+  } catch {
+    return { error: 'bad request: argument is not JSON' };
+  }
+  return answer(req);
+}
+
+/** The inode of a namespace file, or undefined when it is gone. */
+function nsInode(path) {
+  try { return statSync(path).ino; } catch { return undefined; }
+}
+
+/** How often the agent checks that its node still exists. */
+const WATCH_MS = 500;
+
+function agent(nsPath) {
+  const write = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
+  // The node is gone when its namespace file vanished or names another namespace (a container's pid was
+  // reused or the netns re-created): then nobody can ask us anything useful, and we must not keep the
+  // old namespace alive.
+  const mine = nsInode('/proc/self/ns/net');
+  const watch = setInterval(() => {
+    if (nsInode(nsPath) !== mine) process.exit(0);
+  }, WATCH_MS);
+  watch.unref();
+  // stdin closed = the client is gone: answer what is in flight (each op is bounded by its timeout), then exit.
+  let pending = 0;
+  let closed = false;
+  const settle = () => { if (closed && pending === 0) process.exit(0); };
+  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  lines.on('line', (line) => {
+    let req;
+    try { req = JSON.parse(line); } catch { write({ id: null, error: 'bad request: line is not JSON' }); return; }
+    const id = req && req.id;
+    pending++;
+    answer(req).then((a) => write({ ...a, id }), (err) => write({ id, error: `bad request: ${err.message}` }))
+      .finally(() => { pending--; settle(); });
+  });
+  lines.on('close', () => { closed = true; settle(); });
+  process.stdout.on('error', () => process.exit(0));   // the client is gone
+}
+
+if (process.argv[2] === '--agent') {
+  agent(process.argv[3] ?? '/proc/self/ns/net');
+} else {
+  oneShot().then((a) => {
+    process.stdout.write(`${JSON.stringify(a)}\n`, () => process.exit(a.error?.startsWith('bad request') ? 2 : 0));
+  });
+}

@@ -1,7 +1,7 @@
 // Owns the `netns` runtime: a node that is a bare named network namespace (`ip netns`), with the host's
 // filesystem and tools. Costs a few ms where a container costs ~250 ms; for plain test hosts.
 // Must not touch namespaces it did not label (the label is the ifalias of the namespace's `lo`).
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, runOk, mapLimit, type RunOptions, type RunResult } from '../util/exec.js';
 import { aliasFor, parseAlias, type Owner } from '../lab/labels.js';
@@ -38,15 +38,39 @@ export async function createLabelledNetns(name: string, owner: Owner, what: stri
 const netnsEtc = (name: string): string => join('/etc/netns', name);
 
 export async function deleteNetns(name: string): Promise<void> {
-  const pids = await run('ip', ['netns', 'pids', name]);
-  for (const p of pids.stdout.split(/\s+/).filter(Boolean)) {
-    try { process.kill(Number(p), 'SIGKILL'); } catch { /* already gone */ }
+  await deleteNetnsMany([name]);
+}
+
+/** Processes whose network namespace is one of `inodes` (read from /proc, no `ip netns pids` per namespace). */
+function pidsInNamespaces(inodes: Set<number>): number[] {
+  const pids: number[] = [];
+  for (const ent of readdirSync('/proc')) {
+    if (!/^\d+$/.test(ent)) continue;
+    try { if (inodes.has(statSync(`/proc/${ent}/ns/net`).ino)) pids.push(Number(ent)); } catch { /* exited */ }
   }
-  const r = await run('ip', ['netns', 'del', name]);
-  if (r.code !== 0 && !/No such file|not found|Cannot remove/.test(r.stderr)) {
-    throw new Error(`cannot delete network namespace ${name}: ${r.stderr.trim()}`);
+  return pids;
+}
+
+/**
+ * Deletes namespaces by name: kills the processes still in them (services, probe agents), then one
+ * `ip -force -batch` of `netns del` lines. Absent namespaces are fine.
+ */
+export async function deleteNetnsMany(names: string[]): Promise<void> {
+  if (!names.length) return;
+  const inodes = new Set<number>();
+  for (const n of names) {
+    try { inodes.add(statSync(`/run/netns/${n}`).ino); } catch { /* already gone */ }
   }
-  rmSync(netnsEtc(name), { recursive: true, force: true });
+  if (inodes.size) {
+    for (const p of pidsInNamespaces(inodes)) {
+      try { process.kill(p, 'SIGKILL'); } catch { /* already gone */ }
+    }
+  }
+  const lines = names.map((n) => `netns del ${n}`);
+  const r = await run('ip', ['-force', '-batch', '-'], { input: lines.join('\n') + '\n' });
+  const real = r.stderr.split('\n').filter((l) => l.trim() && !/^Command failed -:\d+/.test(l) && !/No such file|not found|Cannot remove/.test(l));
+  if (r.code !== 0 && real.length) throw new Error(`cannot delete network namespaces ${names.join(', ')}: ${real.join(' ').trim()}`);
+  for (const n of names) rmSync(netnsEtc(n), { recursive: true, force: true });
 }
 
 export class NetnsRuntime implements Runtime {

@@ -7,7 +7,7 @@ import { UserError, knownList } from '../util/errors.js';
 import { mapLimit } from '../util/exec.js';
 import { nsRun } from '../fabric/host.js';
 import { resolveTarget, resolveLink, type Target } from '../lab/targets.js';
-import { reach, reachWithin, confirmUnreachable } from '../probes/ping.js';
+import { reach, reachWithin, confirmUnreachable, reachMany, confirmUnreachableMany, type ReachResult } from '../probes/ping.js';
 import { tcpConnect } from '../probes/tcp.js';
 import { httpGet } from '../probes/http.js';
 import { linkDown, linkUp, linkLoss, linkRate, linkDelay } from '../lab/impair.js';
@@ -90,9 +90,10 @@ export class Scenario {
 
   // ---- reachability --------------------------------------------------------------------------
 
-  async canReach(host: string, target: Target): Promise<void> {
+  /** Resolves with the probes (their RTTs) when the host reaches the target; fails with evidence otherwise. */
+  async canReach(host: string, target: Target): Promise<ReachResult> {
     const r = await reach(await this.ns(host), target.address, { attempts: 3 });
-    if (r.ok) return;
+    if (r.ok) return r;
     const last = r.probes[r.probes.length - 1];
     throw new CheckFailed(`${host} cannot reach ${target.label}: 0/${r.probes.length} pings answered` +
       `${last ? ` (last: ${lastLine(last.output)})` : ''}\n${await this.evidence(host)}`);
@@ -128,11 +129,20 @@ export class Scenario {
         if (want !== undefined) cells.push({ r, c, src, want });
       });
     });
-    const got = await mapLimit(cells, 6, async (x) => {
-      const ns = await this.ns(x.src);
-      const t = targets[x.c] as Target;
-      return x.want ? (await reach(ns, t.address, { attempts: 3 })).ok
-        : !(await confirmUnreachable(ns, t.address, { probes: 2, timeoutMs: 1000 })).unreachable;
+    // One source at a time probes all its targets at once (one process per source, not per cell).
+    const got: boolean[] = new Array(cells.length);
+    const sources = [...new Set(cells.map((x) => x.src))];
+    await mapLimit(sources, 6, async (src) => {
+      const ns = await this.ns(src);
+      const mine = cells.map((x, i) => ({ ...x, i })).filter((x) => x.src === src);
+      const oks = mine.filter((x) => x.want);
+      const ngs = mine.filter((x) => !x.want);
+      const [okR, ngR] = await Promise.all([
+        reachMany(ns, oks.map((x) => (targets[x.c] as Target).address), { attempts: 3 }),
+        confirmUnreachableMany(ns, ngs.map((x) => (targets[x.c] as Target).address), { probes: 2, timeoutMs: 1000 }),
+      ]);
+      oks.forEach((x, k) => { got[x.i] = (okR[k] as { ok: boolean }).ok; });
+      ngs.forEach((x, k) => { got[x.i] = !(ngR[k] as { unreachable: boolean }).unreachable; });
     });
     const actual = body.map((row) => [row[0] ?? '', ...row.slice(1).map(() => '-')]);
     let wrong = 0;

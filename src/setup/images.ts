@@ -420,9 +420,9 @@ function tail(file: string, n = 12): string {
 
 export interface EnsuredImage { name: BuiltinImage; tag: string; id: string; built: boolean; seconds: number }
 
-async function buildImage(docker: Dockerode, name: BuiltinImage, log: Log): Promise<EnsuredImage> {
-  const recipe = RECIPES[name];
-  const logFile = paths.images.log(name);
+async function buildImage(docker: Dockerode, name: BuiltinImage, log: Log, recipe: Recipe = RECIPES[name]): Promise<EnsuredImage> {
+  // A recipe under another tag (buildUncached) logs beside the built-in one, never over it.
+  const logFile = paths.images.log(recipe.tag === RECIPES[name].tag ? name : `${name}-${recipeHash(recipe).slice(0, 12)}`);
   ensureDirs(paths.images.build);
   // We hold the image's lock: any `<name>-*` build directory is a leftover of a killed build.
   for (const old of readdirSync(paths.images.build).filter((n) => n.startsWith(`${name}-`))) {
@@ -450,6 +450,15 @@ async function buildImage(docker: Dockerode, name: BuiltinImage, log: Log): Prom
     }
   }
   return { name, tag: recipe.tag, id, built: true, seconds: (Date.now() - t0) / 1000 };
+}
+
+/**
+ * Builds `recipe` whatever is cached (a cold build: the benchmark gives it a throw-away tag and version).
+ * Holds the lock of the built-in image of the same name, whose build directories it shares.
+ */
+export async function buildUncached(docker: Dockerode, recipe: Recipe, log: Log): Promise<EnsuredImage> {
+  if (recipe.tag === RECIPES[recipe.name].tag) throw new Error(`cannot build ${recipe.tag} uncached (that tag is the built-in image's; give another tag)`);
+  return withLock(paths.images.lock(recipe.name), `build image ${recipe.tag}`, 30 * 60_000, () => buildImage(docker, recipe.name, log, recipe));
 }
 
 /**

@@ -6,7 +6,7 @@ import { UserError } from '../util/errors.js';
 import type { Log } from './paths.js';
 
 export const REQUIRED_PACKAGES = [
-  'docker.io', 'openvswitch-switch', 'iproute2', 'iputils-ping', 'tcpdump', 'nftables', 'ethtool',
+  'docker.io', 'openvswitch-switch', 'iproute2', 'iputils-ping', 'fping', 'tcpdump', 'nftables', 'ethtool',
   'debootstrap', 'busybox-static', 'util-linux', 'procps', 'kmod', 'ca-certificates',
 ] as const;
 
@@ -61,12 +61,12 @@ function lastLines(text: string, n = 8): string {
   return text.trim().split('\n').slice(-n).join('\n  ');
 }
 
-/** Installs whichever REQUIRED_PACKAGES are missing; returns the ones it installed. */
-export async function ensurePackages(log: Log): Promise<string[]> {
+/** Installs whichever of `wanted` (default REQUIRED_PACKAGES) are missing; returns the ones it installed. */
+export async function ensurePackages(log: Log, wanted: readonly string[] = REQUIRED_PACKAGES): Promise<string[]> {
   requireRoot();
-  const missing = await missingPackages();
+  const missing = await missingPackages(wanted);
   if (!missing.length) {
-    log(`✓ packages: all ${REQUIRED_PACKAGES.length} present`);
+    log(`✓ packages: all ${wanted.length} present`);
     return [];
   }
   log(`… packages: installing ${missing.join(' ')}`);

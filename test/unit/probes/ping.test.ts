@@ -2,7 +2,7 @@
 // output — replies, loss, ICMP errors, "Network is unreachable" — in IPv4 and IPv6.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ipLiteralFamily, parsePing, pingArgs } from '../../../src/probes/ping.js';
+import { ipLiteralFamily, parseFpingSummary, parsePing, pingArgs } from '../../../src/probes/ping.js';
 import { UserError } from '../../../src/util/errors.js';
 
 const OK4 = `PING 10.31.1.20 (10.31.1.20) 56(84) bytes of data.
@@ -76,4 +76,17 @@ test('only IP literals: names, options and wrong families are refused before any
   assert.equal(ipLiteralFamily('10.0.0.1%eth1'), 0);
   assert.equal(ipLiteralFamily('fe80::1%a b'), 0);
   assert.equal(ipLiteralFamily('example.org'), 0);
+});
+
+test('fping summaries: replies with their average RTT, silent targets with none', () => {
+  const m = parseFpingSummary([
+    '10.252.8.2 : xmt/rcv/%loss = 1/1/0%, min/avg/max = 0.021/0.021/0.021',
+    'fd00:bb::2 : xmt/rcv/%loss = 1/0/100%',
+    'ICMP Network Unreachable from 10.252.8.2 for ICMP Echo sent to 10.252.7.5',
+    '127.0.0.1  : xmt/rcv/%loss = 3/2/33%, min/avg/max = 0.007/0.010/0.013',
+  ].join('\n'));
+  assert.deepEqual([...m.keys()], ['10.252.8.2', 'fd00:bb::2', '127.0.0.1']);
+  assert.deepEqual([m.get('10.252.8.2')?.received, m.get('10.252.8.2')?.rttMs], [1, 0.021]);
+  assert.deepEqual([m.get('fd00:bb::2')?.sent, m.get('fd00:bb::2')?.received, m.get('fd00:bb::2')?.rttMs], [1, 0, undefined]);
+  assert.deepEqual([m.get('127.0.0.1')?.sent, m.get('127.0.0.1')?.received, m.get('127.0.0.1')?.rttMs], [3, 2, 0.01]);
 });

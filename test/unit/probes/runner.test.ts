@@ -85,3 +85,31 @@ test('bad requests: not JSON, unknown op, names instead of addresses, bad port â
     assert.match(r.answer.error as string, want);
   }
 });
+
+test('agent mode: JSON lines in, answers by id out (several in flight), exit when stdin closes', async () => {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [RUNNER_PATH, '--agent', '/proc/self/ns/net'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+  child.stdin.write(`${JSON.stringify({ id: 1, op: 'http', url: `http://127.0.0.1:${port}/`, timeoutMs: 2000 })}\n`);
+  child.stdin.write(`${JSON.stringify({ id: 2, op: 'nope', timeoutMs: 100 })}\n`);
+  child.stdin.write('not json\n');
+  child.stdin.end();
+  assert.equal(await exited, 0);
+  const answers = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const byId = new Map(answers.map((a) => [a.id, a]));
+  assert.equal(answers.length, 3, out);
+  assert.equal((byId.get(1) as Record<string, unknown>).status, 200);
+  assert.match(String((byId.get(2) as Record<string, unknown>).error), /^bad request: unknown op "nope"/);
+  assert.match(String((byId.get(null) as Record<string, unknown>).error), /^bad request: line is not JSON/);
+});
+
+test('agent mode: the agent leaves once its namespace file no longer is its namespace', async () => {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [RUNNER_PATH, '--agent', '/nonexistent/ns/net'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const t0 = Date.now();
+  const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+  assert.equal(code, 0);
+  assert.ok(Date.now() - t0 < 5000, 'gone within the watch interval');
+});
