@@ -19,7 +19,8 @@ import { dnsQuery } from '../src/probes/dns.js';
 import { mapLimit, run } from '../src/util/exec.js';
 import { parseTopology } from '../src/topology/load.js';
 import type { Lab, RuntimeName } from '../src/topology/types.js';
-import { ensureImages, buildUncached, RECIPES, type BuiltinImage } from '../src/setup/images.js';
+import { ensureImages, buildUncached, recipeHash, RECIPES, type BuiltinImage } from '../src/setup/images.js';
+import { paths } from '../src/setup/paths.js';
 import { now, secs, stat, starLab, type Stat } from './lib.js';
 
 export type Log = (line: string) => void;
@@ -228,6 +229,7 @@ export async function imageMetric(ctx: Context, o: { warmReps: number; cold: Bui
       cold[name] = secs(now() - a);
     } finally {
       await docker.getImage(recipe.tag).remove({ force: true }).catch(() => undefined);
+      rmSync(paths.images.log(`${name}-${recipeHash(recipe).slice(0, 12)}`), { force: true });   // its log (a failure quotes its last lines)
     }
   }
   return { warm, cold };
