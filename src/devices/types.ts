@@ -43,6 +43,12 @@ export interface CommitOptions {
   /** Commit-confirm: revert automatically unless confirm() comes within this many seconds. */
   confirmSeconds?: number;
   message?: string;
+  /**
+   * (Added with the drivers.) With a confirm timer: true (default) = the driver proves management through a
+   * NEW session (SessionFactory) and confirms itself, or waits for the device's revert and throws
+   * CommitReverted; false = the commit is left pending for the caller's confirm() (NAPALM style).
+   */
+  autoConfirm?: boolean;
 }
 
 export interface Driver {
