@@ -7,7 +7,7 @@ import type { Capability, CommitOptions, Driver, Facts, Neighbour, Route, Sessio
 import { MissingCapability } from './types.js';
 import { CommandRejected, CommitReverted, ConfirmTimeout, DriverStateError, RollbackMismatch, fmtMs } from './errors.js';
 import { DEVICE_DIR, RevertTimer, awaitRevert, checkManagement, closeQuietly } from './confirm.js';
-import { runChecked, writeDeviceFile, shq, within } from './remote.js';
+import { runChecked, writeDeviceFile, shq, sleep, within } from './remote.js';
 import { unifiedDiff } from './diff.js';
 
 /** Commit-confirm unless the caller says otherwise: the seed-000 accident (a push that cuts management, no way back) cannot happen by default. */
@@ -75,8 +75,14 @@ export abstract class ExecDriver implements Driver {
   protected abstract restorePoint(): Promise<RestorePoint>;
   /** Shell script (run on the device by the timer or by rollback) that restores `p`. */
   protected abstract revertScript(p: RestorePoint): string;
-  /** Applies the staged candidate within timeoutMs (throws CommandRejected with the device's words). */
-  protected abstract apply(timeoutMs: number): Promise<void>;
+  /**
+   * The shell command that applies the staged candidate (files it needs are written here). It runs
+   * DETACHED on the device: a session the change cuts cannot kill it half-way (sshd hangs up on its
+   * processes), and the driver polls for its result.
+   */
+  protected abstract applyCommand(): Promise<string>;
+  /** The device's words from the apply command's output, when it failed. */
+  protected applyFailure(output: string): string { return output.trim(); }
   /** The form two running configs are compared in (FRR: no header, separators or version line). */
   protected normalize(config: string): string { return config; }
 
@@ -163,27 +169,31 @@ export abstract class ExecDriver implements Driver {
     const armedAt = Date.now();
     const report: CommitReport = { mode: seconds > 0 ? 'confirm' : 'plain', confirmSeconds: seconds, prepareMs, applyMs: 0, totalMs: 0, outcome: 'applied' };
 
-    let applyError: Error | undefined;
     const ta = Date.now();
-    // With a timer, an apply that outlives it (a session the change cut) is given up: the device reverts.
-    const applyMs = seconds > 0 ? seconds * 1000 + 10_000 : 120_000;
+    const applyDeadline = Date.now() + (seconds > 0 ? seconds * 1000 + 10_000 : 120_000);
+    const rejected = async (e: CommandRejected): Promise<never> => {
+      // Refused: the device may hold part of the candidate. Put the restore point back now.
+      await this.revertNow(seconds > 0).catch((e2: Error) => { e.message += `; and restoring the previous config failed: ${e2.message}`; });
+      this.candidate = undefined;
+      e.message += '; nothing was committed (the previous config was restored)';
+      throw e;
+    };
+    // `broken`: the session stopped answering while the change was applied (the change may have cut it).
+    let broken: string | undefined;
     try {
-      await within(this.apply(applyMs), applyMs + 2000, this.device, 'apply the candidate');
+      broken = await this.startApply(await this.applyCommand(), applyDeadline);
     } catch (e) {
-      if (e instanceof CommandRejected) {
-        // Refused: the device may hold part of the candidate. Put the restore point back now.
-        await this.revertNow(seconds > 0).catch((e2: Error) => { e.message += `; and restoring the previous config failed: ${e2.message}`; });
-        this.candidate = undefined;
-        e.message += '; nothing was committed (the previous config was restored)';
-        throw e;
-      }
-      if (seconds === 0) throw e;
-      applyError = e as Error;  // the session broke while applying: maybe the change cut it
+      if (e instanceof CommandRejected) await rejected(e);
+      throw e;
     }
     report.applyMs = Date.now() - ta;
     this.candidate = undefined;
 
     if (seconds === 0) {
+      if (broken) {
+        throw new DriverStateError(this.device, `commit on ${this.device}: the session stopped answering while the change was applied (${broken}); its outcome is unknown`,
+          'a plain commit (confirmSeconds 0) has no revert timer: check the device by other means');
+      }
       this.history.push(point);
       this.finish(report, t0, 'applied');
       return;
@@ -197,13 +207,23 @@ export abstract class ExecDriver implements Driver {
     const check = await checkManagement(this.sessions, this.device, this.liveness, checkMs);
     report.checkMs = Date.now() - tc;
     if (!check.ok || !check.session) {
-      const why = applyError ? `the session broke while applying (${applyError.message})`
-        : `no new management session within ${fmtMs(checkMs)} after the commit (${check.attempts} attempt${check.attempts === 1 ? '' : 's'}): ${check.error}`;
+      const lost = `no new management session within ${fmtMs(checkMs)} after the commit (${check.attempts} attempt${check.attempts === 1 ? '' : 's'}): ${check.error}`;
+      const why = broken ? `the session stopped answering while the change was applied, and ${lost}` : lost;
       await this.awaitDeviceRevert(`management session lost after commit; ${why}`, armedAt, seconds, t0, report);
     }
-    const fresh = check.session as SshSession;
     // Management works through a session opened after the change: it becomes the driver's session.
-    await this.adopt(fresh);
+    await this.adopt(check.session as SshSession);
+    if (broken) {
+      // the old session broke but a new one works: learn the apply's outcome through the new one
+      try {
+        const again = await this.awaitApply(applyDeadline);
+        if (again) await this.awaitDeviceRevert(`the apply's result could not be read (${again})`, armedAt, seconds, t0, report);
+      } catch (e) {
+        if (e instanceof CommandRejected) { this.pending = undefined; this.history.pop(); await rejected(e); }
+        throw e;
+      }
+      report.applyMs = Date.now() - ta;
+    }
     if (opts.autoConfirm === false) {
       this.finish(report, t0, 'pending');
       return;
@@ -219,11 +239,59 @@ export abstract class ExecDriver implements Driver {
       report.outcome = 'reverted';
       this.lastCommit = report;
       const diff = await this.differsFrom(this.pendingPoint ?? { kind: 'config', config: '' }).catch(() => '');
-      throw new CommitReverted(this.device, `not confirmed within its ${seconds} s timer (apply ${fmtMs(report.applyMs)}, new management session after ${fmtMs(report.checkMs ?? 0)}${applyError ? `; the session broke while applying: ${applyError.message}` : ''})`,
+      throw new CommitReverted(this.device, `not confirmed within its ${seconds} s timer (apply ${fmtMs(report.applyMs)}, new management session after ${fmtMs(report.checkMs ?? 0)}${broken ? `; the session stopped answering while the change was applied: ${broken}` : ''})`,
         true, Date.now() - armedAt, diff ? `but the running config differs from the snapshot:\n${diff}` : 'the running config equals the snapshot');
     }
     report.confirmMs = Date.now() - tf;
     this.finish(report, t0, 'confirmed');
+  }
+
+  private applyResultCommand(waitSteps: number): string {
+    const D = shq(this.dir);
+    return `i=0; while [ ! -s ${D}/apply.rc ] && [ $i -lt ${waitSteps} ]; do sleep 0.05; i=$((i+1)); done; ` +
+      `if [ -s ${D}/apply.rc ]; then echo "rc $(cat ${D}/apply.rc)"; cat ${D}/apply.log; else echo running; fi`;
+  }
+
+  /**
+   * Starts `cmd` DETACHED on the device (setsid; output to apply.log, exit code to apply.rc): a session the
+   * change cuts cannot kill it half-way. Waits for it in the same exec for up to 2 s, then polls. Resolves
+   * undefined when it succeeded; throws CommandRejected with the device's words when it failed; resolves
+   * with a reason when the session stopped answering (a bounded exec got no answer).
+   */
+  private async startApply(cmd: string, deadline: number): Promise<string | undefined> {
+    const D = shq(this.dir);
+    const job = `${cmd} > "$0/apply.log" 2>&1; echo $? > "$0/apply.rc.tmp"; mv "$0/apply.rc.tmp" "$0/apply.rc"`;
+    let out: string;
+    try {
+      out = await within(this.run(`rm -f ${D}/apply.rc ${D}/apply.log; setsid sh -c ${shq(job)} ${D} </dev/null >/dev/null 2>&1 & ${this.applyResultCommand(40)}`,
+        { timeoutMs: 3500 }), 4000, this.device, 'start the apply');
+    } catch (e) {
+      if (e instanceof CommandRejected) throw e;
+      return (e as Error).message;
+    }
+    return this.applyOutcome(out, deadline, cmd);
+  }
+
+  /** Polls apply.rc through the driver's (current) session until the deadline; as startApply. */
+  private awaitApply(deadline: number): Promise<string | undefined> {
+    return this.applyOutcome('running', deadline, 'apply');
+  }
+
+  private async applyOutcome(out: string, deadline: number, cmd: string): Promise<string | undefined> {
+    while (!out.startsWith('rc ')) {
+      if (Date.now() > deadline) return `no result of \`${cmd}\` by its deadline (last: ${out.trim().slice(0, 100)})`;
+      await sleep(50);
+      try {
+        out = await within(this.run(this.applyResultCommand(20), { timeoutMs: 2500 }), 3000, this.device, 'read the apply result');
+      } catch (e) {
+        if (e instanceof CommandRejected) throw e;
+        return (e as Error).message;
+      }
+    }
+    const [first, ...log] = out.split('\n');
+    const rc = Number(first!.slice(3));
+    if (rc !== 0) throw new CommandRejected(this.device, cmd, this.applyFailure(log.join('\n')) || `exit ${rc}`);
+    return undefined;
   }
 
   private finish(report: CommitReport, t0: number, outcome: CommitReport['outcome']): void {

@@ -115,10 +115,11 @@ export class FrrDriver extends ExecDriver {
     ].join('\n');
   }
 
-  protected async apply(timeoutMs: number): Promise<void> {
-    const r = await this.s.exec(`${this.reload} --reload ${shq(this.candidateFile)}`, { timeoutMs });
-    if (r.code !== 0) throw new CommandRejected(this.device, 'frr-reload.py --reload', frrReloadError(`${r.stderr}\n${r.stdout}`));
+  protected async applyCommand(): Promise<string> {
+    return `${this.reload} --reload ${shq(this.candidateFile)}`;
   }
+
+  protected applyFailure(output: string): string { return frrReloadError(output); }
 
   protected normalize(config: string): string { return normalFrrConfig(config); }
 }

@@ -153,7 +153,7 @@ export class LinuxDriver extends ExecDriver {
     return p.script;
   }
 
-  protected async apply(timeoutMs: number): Promise<void> {
+  protected async applyCommand(): Promise<string> {
     const cand = this.requireCandidate();
     const applied = shq(this.appliedFile);
     const lines = splitLines(cand.config);
@@ -166,7 +166,6 @@ export class LinuxDriver extends ExecDriver {
     ].join('\n');
     const file = `${this.dir}/candidate.sh`;
     await writeDeviceFile(this.s, file, script);
-    const r = await this.s.exec(`sh ${shq(file)}`, { timeoutMs });
-    if (r.code !== 0) throw new CommandRejected(this.device, 'candidate script', (r.stderr || r.stdout).trim());
+    return `sh ${shq(file)}`;
   }
 }

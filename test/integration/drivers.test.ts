@@ -1,8 +1,8 @@
 // Device drivers on real FRR (test/fixtures/labs/drivers.yaml: r1 and r2 with OSPF, BGP and BFD; a
 // management station `mgmt` on r1's eth2). Sessions are the EXEC TEST DOUBLE (test/support/exec-session.ts):
 // commands run through the lab engine, and opening a session first pings r1 from mgmt, so a config that
-// breaks r1's management path makes new sessions fail for real. The end-to-end check over real SSH comes
-// with the real transport (src/devices/transport.ts). Timings are printed as `# …` lines.
+// breaks r1's management path makes new sessions fail for real. The same flows over real SSH (the
+// transport, kind frr, management network): drivers-ssh.test.ts. Timings are printed as `# …` lines.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

@@ -23,6 +23,7 @@ class FakeFrr {
   timer?: NodeJS.Timeout;
   log: Array<[number, string]> = [];
   sessions = 0;
+  applyResult = '';
   /** Seconds the timer was armed with, per arm. */
   armed: number[] = [];
 
@@ -37,16 +38,22 @@ class FakeFrr {
     const ok = (stdout = ''): ExecResult => ({ code: 0, stdout, stderr: '' });
     const w = WRITE_FILE_RE.exec(cmd);
     if (w) { this.files.set(w[3]!, (w[2] === '>>' ? this.files.get(w[3]!) ?? '' : '') + Buffer.from(w[1]!, 'base64').toString()); return ok(); }
-    if (/^(mkdir -p|rm -f) \S+$/.test(cmd) || cmd.startsWith('rm -f ')) return ok();
+    if (/^(mkdir -p|rm -f) \S+$/.test(cmd) || (cmd.startsWith('rm -f ') && !cmd.includes('apply.rc'))) return ok();
     if (cmd === FRR_COMMANDS.running) return ok(`Building configuration...\n\nCurrent configuration:\n!\n${this.running}end\n`);
     if (cmd === FRR_COMMANDS.version) return ok('FRRouting 8.4.4 (r1) on Linux(6.1.0).\n');
     if (cmd.includes('frr-reload.py --test')) return ok();
-    if (cmd.includes('frr-reload.py --reload')) {
+    if (cmd.includes('apply.rc') && cmd.includes('setsid sh -c') && cmd.includes('frr-reload.py --reload')) {
+      // the detached apply: runs at once here; its result is what the driver's wait/poll prints
       const c = this.files.get(`${D}/candidate.conf`) ?? '';
-      if (c.includes('REJECT')) return { code: 1, stdout: "vtysh failed to process new configuration: vtysh (mark file) exited with status 2:\nb'line 3: % Unknown command: REJECT\\n'\n", stderr: '' };
-      this.running = c.replace(/^frr version.*\n/, 'frr version 8.4.4\n');
-      return ok();
+      if (c.includes('REJECT')) {
+        this.applyResult = "rc 1\nvtysh failed to process new configuration: vtysh (mark file) exited with status 2:\nb'line 3: % Unknown command: REJECT\\n'\n";
+      } else {
+        this.running = c.replace(/^frr version.*\n/, 'frr version 8.4.4\n');
+        this.applyResult = 'rc 0\n';
+      }
+      return ok(this.applyResult);
     }
+    if (cmd.includes('apply.rc')) return ok(this.applyResult || 'running\n');
     if (cmd.includes('.next; do')) {
       if (this.timer && !this.lock) return { code: 3, stdout: 'pending 4242\n', stderr: '' };
       for (const [k, v] of [...this.files]) if (k.endsWith('.next')) { this.files.set(k.slice(0, -5), v); this.files.delete(k); }
