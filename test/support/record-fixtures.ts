@@ -1,7 +1,8 @@
 // Records a driver contract case from a live lab node: every command the driver runs for its getters
 // (and, given a candidate, for loadCandidate + compare) goes to fixtures/devices/<driver>/<case>/, and
 // what the driver made of it to expected.json — REVIEW expected.json by hand before committing it.
-// Uses the exec test double (no SSH needed). Usage:
+// Managed nodes (kind frr, management network) are recorded over real SSH (labSessionFactory); others
+// through the exec test double. Usage:
 //   node --import tsx test/support/record-fixtures.ts <lab> <node> <driver> <case> [<candidate file> <replace|merge>]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { openLab } from '../../src/lab/running.js';
 import { createDriver, type DriverName } from '../../src/devices/index.js';
 import { CommandRejected } from '../../src/devices/errors.js';
 import type { Driver, Neighbour } from '../../src/devices/types.js';
+import { labSessionFactory } from '../../src/devices/transport.js';
 import { ExecSessionDouble } from './exec-session.js';
 import { RecordingSession } from './recorded.js';
 
@@ -20,7 +22,8 @@ if (!lab || !node || !driverName || !kase) {
 }
 const dir = join('fixtures/devices', driverName, kase);
 const running = openLab(new Context(), lab);
-const driver: Driver = createDriver(driverName as DriverName, async () => new RecordingSession(new ExecSessionDouble(running, node), dir));
+const inner = running.node(node).management ? labSessionFactory(running, node) : async () => new ExecSessionDouble(running, node);
+const driver: Driver = createDriver(driverName as DriverName, async () => new RecordingSession(await inner(), dir));
 await driver.open();
 const expected: Record<string, unknown> = {};
 const caps = driver.capabilities;
