@@ -20,6 +20,10 @@ const PARAMS: Array<[string, string]> = [
   ['{value}', 'record data as in a zone file: `198.51.100.80`, `"10 mail.example.test"`, or `"MX 10 mail.example.test"`'],
   ['{address}', 'an address or a node (its first address)'],
   ['{hex}', 'a 16-bit value: `0x0000`, `0x1234`'],
+  ['{file}', 'a path relative to the project folder, bare or quoted (`fixtures/frr/r1.conf`)'],
+  ['{prefix}', 'an IPv4/IPv6 prefix (`10.2.0.0/24`)'],
+  ['{protocol}', 'OSPF, BGP or BFD'],
+  ['{state}', 'a neighbour state word: Full, Established, up, …'],
   ['{int}', 'a whole number'],
 ];
 

@@ -188,6 +188,38 @@ export const CATALOGUE = {
     en: 'at most {int} probes are lost', ja: '損失したプローブは {int} 個以下である',
     example: { en: 'Then at most 100 probes are lost', ja: 'ならば 損失したプローブは 100 個以下である' },
   },
+  routerPushFile: {
+    keyword: 'When', meaning: 'push a configuration file (replace) over SSH: snapshot first, commit-confirm through a new management session; rolled back and compared with the snapshot after the scenario',
+    en: 'the router {host} is configured with {file}', ja: 'ルータ {host} に設定 {file} を投入する',
+    example: { en: 'When the router r1 is configured with "fixtures/frr/dual-path/r1-bfd.conf"', ja: 'もし ルータ r1 に設定 「fixtures/frr/dual-path/r1-bfd.conf」 を投入する' },
+  },
+  routerPushLines: {
+    keyword: 'When', meaning: 'push configuration lines (merged into the running config), same safety as a file',
+    en: 'the router {host} is configured with:', ja: 'ルータ {host} に次の設定を投入する:',
+    example: { en: 'When the router r1 is configured with:', ja: 'もし ルータ r1 に次の設定を投入する:' },
+    table: '"""\ninterface eth3\n ip ospf cost 5\n"""',
+  },
+  routerPushReverted: {
+    keyword: 'Then', meaning: 'the push is reverted by commit-confirm (it cut management) and the router is as before',
+    en: 'pushing this configuration to the router {host} is reverted:', ja: 'ルータ {host} に次の設定を投入すると自動的に元に戻る:',
+    example: { en: 'Then pushing this configuration to the router r1 is reverted:', ja: 'ならば ルータ r1 に次の設定を投入すると自動的に元に戻る:' },
+    table: '"""\ninterface mgmt0\n shutdown\n"""',
+  },
+  routerRoute: {
+    keyword: 'Then', meaning: 'the router has a selected route to a prefix via a next hop (waits up to 30 s for convergence)',
+    en: 'the router {host} has a route to {prefix} via {address}', ja: 'ルータ {host} は {prefix} への経路を {address} 経由で持つ',
+    example: { en: 'Then the router r1 has a route to 10.2.0.0/24 via 10.12.0.2', ja: 'ならば ルータ r1 は 10.2.0.0/24 への経路を 10.12.0.2 経由で持つ' },
+  },
+  routerNeighbour: {
+    keyword: 'Then', meaning: 'an OSPF/BGP/BFD neighbour in a state (Full, Established, up; waits up to 30 s)',
+    en: 'the router {host} has {protocol} neighbour {address} in state {state}', ja: 'ルータ {host} の {protocol} ネイバー {address} は {state} である',
+    example: { en: 'Then the router r1 has OSPF neighbour 10.12.0.2 in state Full', ja: 'ならば ルータ r1 の OSPF ネイバー 10.12.0.2 は Full である' },
+  },
+  routerManagement: {
+    keyword: 'Then', meaning: 'a new SSH session over the management network works',
+    en: 'the router {host} is still reachable for management', ja: 'ルータ {host} に管理接続できる',
+    example: { en: 'Then the router r1 is still reachable for management', ja: 'ならば ルータ r1 に管理接続できる' },
+  },
 } as const satisfies Record<string, Phrase>;
 
 export type StepId = keyof typeof CATALOGUE;

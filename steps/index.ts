@@ -8,5 +8,6 @@ import './reach.steps.js';
 import './link.steps.js';
 import './command.steps.js';
 import './dns.steps.js';
+import './router.steps.js';
 import './failover.steps.js';
 export { CATALOGUE } from './catalogue.js';

@@ -18,6 +18,7 @@ import { formatMs, parseMark, unquote } from './params.js';
 import { UndoStack } from './undo.js';
 import type { LabPool } from './pool.js';
 import { DnsSteps } from './dns.js';
+import { RouterSteps } from './routers.js';
 import { FailoverSteps } from './failover.js';
 import { CheckFailed } from './check.js';
 
@@ -33,6 +34,8 @@ export class Scenario {
   output?: CommandOutput;
   /** DNS queries and their checks (src/scenario/dns.ts). */
   readonly dns: DnsSteps = new DnsSteps(this);
+  /** Router config pushes and routing checks (src/scenario/routers.ts). */
+  readonly routers: RouterSteps = new RouterSteps(this);
   /** Outage meter, silent cut and failover checks (src/scenario/failover.ts). */
   readonly failover: FailoverSteps = new FailoverSteps(this);
 
@@ -248,6 +251,7 @@ export class Scenario {
   /** Undoes every change of the scenario, in reverse order; throws if any inverse failed. */
   async finish(): Promise<void> {
     const failures = await this.undo.unwind();
+    await this.routers.close();
     if (failures.length) throw new Error(`could not undo the scenario's changes:\n  ${failures.join('\n  ')}`);
   }
 }

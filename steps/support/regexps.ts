@@ -17,6 +17,10 @@ export const PARAM_REGEXPS = {
   value: `${QUOTED}|[A-Za-z0-9:][A-Za-z0-9_.:-]*`,
   address: `${QUOTED}|[A-Za-z0-9:][A-Za-z0-9_.:-]*`,
   hex: '0[xX][0-9A-Fa-f]{1,4}|\\d+',
+  file: `${QUOTED}|[A-Za-z0-9_.][A-Za-z0-9_./-]*`,
+  prefix: `${QUOTED}|[0-9A-Fa-f:.]+\\/\\d{1,3}`,
+  protocol: 'OSPF|BGP|BFD|ospf|bgp|bfd',
+  state: '[A-Za-z][A-Za-z/-]*',
   command: QUOTED,
   text: QUOTED,
 } as const;
