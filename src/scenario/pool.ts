@@ -13,6 +13,8 @@ import { up, type Progress } from '../lab/up.js';
 import { teardown } from '../lab/down.js';
 import { Ledger, alive } from '../lab/ledger.js';
 import { openLab, type RunningLab } from '../lab/running.js';
+import { pendingRollbacks, rollbackPending } from '../devices/snapshot.js';
+import { labSessionFactory } from '../devices/transport.js';
 
 export interface PoolOptions {
   projectDir: string;               // the user's project (cwd of the run)
@@ -74,7 +76,15 @@ export class LabPool {
         const d = existing.data;
         if (d.state === 'up' && isDeepStrictEqual(d.topology, JSON.parse(JSON.stringify(lab)))) {
           this.log(`lab ${name}: reusing the lab that is already up (run ${d.run}); it stays up after the tests`);
-          return openLab(this.ctx, name);
+          const running = openLab(this.ctx, name);
+          // A run killed in the middle of a scenario left router configs changed: put them back first.
+          if (pendingRollbacks(name).length) {
+            for (const r of await rollbackPending(running, (n) => labSessionFactory(running, n))) {
+              this.log(`lab ${name}: ${r.node}: ${r.message}`);
+              if (!r.ok) throw new UserError(`cannot reuse lab ${name} (${r.node} could not be rolled back: ${r.message})`, `\`tsunagari down ${name}\` and run again`);
+            }
+          }
+          return running;
         }
         if (d.state !== 'up' && alive(d.pid) && d.pid !== process.pid) {
           throw new UserError(`cannot start lab ${name} (another run, pid ${d.pid}, is ${d.state === 'creating' ? 'starting' : 'removing'} it)`, 'wait for it, or stop it');
