@@ -41,6 +41,7 @@ Feature: Two routers, a primary and a backup path
     When the link primary silently drops all traffic
     Then connectivity recovers within 5 s
     And the outage lasts at most 1500 ms
+    And at most 150 probes are lost
 
   Scenario: A cheaper backup path moves the traffic, and the change is rolled back afterwards
     When the router r1 is configured with:
