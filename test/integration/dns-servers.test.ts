@@ -6,19 +6,19 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { loadTopology, parseTopology } from '../../src/topology/load.js';
 import { Context } from '../../src/lab/context.js';
 import { up, type Progress } from '../../src/lab/up.js';
 import { teardown } from '../../src/lab/down.js';
-import { discoverLab } from '../../src/lab/discover.js';
 import { openLab, type RunningLab } from '../../src/lab/running.js';
 import { Ledger } from '../../src/lab/ledger.js';
 import { labFilesDir } from '../../src/lab/services.js';
 import { breakZeroChecksums, responderState, setResponder } from '../../src/lab/dnsfaults.js';
 import { UserError } from '../../src/util/errors.js';
 import { run } from '../../src/util/exec.js';
+import { labLeftovers } from './helpers.js';
 
 const ctx = new Context();
 const LAB = 'dnssrv';
@@ -33,24 +33,9 @@ let clientNs = '';
 let clientPid = 0;
 const log = (s: string): void => { process.stdout.write(`# ${s}\n`); };
 
-/** Everything of our two labs this machine could still hold. */
-async function leftovers(): Promise<string[]> {
-  const out: string[] = [];
-  for (const lab of [LAB, BAD]) {
-    const found = await discoverLab(ctx, lab);
-    if (found.count) out.push(`${lab}: ${found.count} labelled resources`);
-    if (existsSync(labFilesDir(lab))) out.push(`${lab}: ${labFilesDir(lab)}`);
-    if (Ledger.read(lab)) out.push(`${lab}: ledger`);
-  }
-  const ns = (await run('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => l.startsWith(`tsunagari-${LAB}-`) || l.startsWith(`tsunagari-${BAD}-`));
-  out.push(...ns.map((n) => `namespace ${n}`));
-  // responder processes carry their lab's directory in their arguments (--control)
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    let cmd = '';
-    try { cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { continue; }
-    if (cmd.includes('responder.mjs') && (cmd.includes(labFilesDir(LAB)) || cmd.includes(labFilesDir(BAD)))) out.push(`process ${pid}: ${cmd.replace(/\0/g, ' ')}`);
-  }
-  return out;
+/** Everything of our two labs this machine could still hold (responders carry their lab's directory). */
+function leftovers(): Promise<string[]> {
+  return labLeftovers(ctx, [LAB, BAD], (cmd) => cmd.includes('responder.mjs') && (cmd.includes(labFilesDir(LAB)) || cmd.includes(labFilesDir(BAD))));
 }
 
 /** dig inside the client container (its own dig, its namespace). */

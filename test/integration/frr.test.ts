@@ -6,24 +6,22 @@
 // fails the lab naming node, daemon and log lines. Afterwards nothing of these labs is left.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import ssh2 from 'ssh2';
 import { loadTopology, parseTopology } from '../../src/topology/load.js';
 import { Context } from '../../src/lab/context.js';
 import { up, type Progress } from '../../src/lab/up.js';
 import { teardown } from '../../src/lab/down.js';
-import { discoverLab } from '../../src/lab/discover.js';
 import { openLab, type RunningLab } from '../../src/lab/running.js';
 import { Ledger } from '../../src/lab/ledger.js';
-import { labFilesDir } from '../../src/lab/services.js';
 import { sshDir } from '../../src/lab/management.js';
 import { FORWARDER, labSessionFactory, openLabSession } from '../../src/devices/transport.js';
 import { HostKeyRefused } from '../../src/devices/hostkey.js';
 import type { SshSession } from '../../src/devices/types.js';
 import { UserError } from '../../src/util/errors.js';
 import { run } from '../../src/util/exec.js';
-import { pings } from './helpers.js';
+import { labLeftovers, pings } from './helpers.js';
 
 const ctx = new Context();
 const LAB = 'frrlab';
@@ -37,17 +35,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 /** Everything of our labs this machine could still hold (ours only: other people's labs run alongside). */
 async function leftovers(): Promise<string[]> {
-  const out: string[] = [];
-  for (const lab of [LAB, BAD]) {
-    const found = await discoverLab(ctx, lab);
-    if (found.count) out.push(`${lab}: ${found.count} labelled resources`);
-    if (existsSync(labFilesDir(lab))) out.push(`${lab}: ${labFilesDir(lab)}`);
-    if (Ledger.read(lab)) out.push(`${lab}: ledger`);
-  }
-  const ns = (await run('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => l.startsWith(`tsunagari-${LAB}-`) || l.startsWith(`tsunagari-${BAD}-`));
-  out.push(...ns.map((n) => `namespace ${n}`));
-  out.push(...forwarders());
-  return out;
+  return [...await labLeftovers(ctx, [LAB, BAD]), ...forwarders()];
 }
 
 /** Forwarder processes towards this lab's management addresses. */

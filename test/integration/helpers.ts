@@ -1,8 +1,12 @@
 // Shared helpers for integration tests on the real engine: a snapshot of everything on the machine
 // that a lab could leave behind (containers, OVS bridges, host interfaces, namespaces), and a bounded
 // reachability probe run from inside a node's namespace.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { run, runOk } from '../../src/util/exec.js';
 import type { Context } from '../../src/lab/context.js';
+import { discoverLab } from '../../src/lab/discover.js';
+import { Ledger } from '../../src/lab/ledger.js';
+import { labFilesDir } from '../../src/lab/services.js';
 
 export interface MachineSnapshot { containers: string[]; bridges: string[]; links: string[]; netns: string[]; }
 
@@ -23,4 +27,27 @@ export async function pings(nsPath: string, target: string, tries = 3): Promise<
     if (r.code === 0) return true;
   }
   return false;
+}
+
+/** What these labs could still hold on this machine: labelled resources, lab files, ledgers, namespaces,
+ *  and processes whose command line matches `processes` (e.g. a responder, an SSH forwarder). Only these
+ *  labs: other people's labs may run alongside. */
+export async function labLeftovers(ctx: Context, labs: string[], processes?: (cmdline: string) => boolean): Promise<string[]> {
+  const out: string[] = [];
+  for (const lab of labs) {
+    const found = await discoverLab(ctx, lab);
+    if (found.count) out.push(`${lab}: ${found.count} labelled resources`);
+    if (existsSync(labFilesDir(lab))) out.push(`${lab}: ${labFilesDir(lab)}`);
+    if (Ledger.read(lab)) out.push(`${lab}: ledger`);
+  }
+  const ns = (await run('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => labs.some((lab) => l.startsWith(`tsunagari-${lab}-`)));
+  out.push(...ns.map((n) => `namespace ${n}`));
+  if (processes) {
+    for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+      let cmd = '';
+      try { cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { continue; }
+      if (processes(cmd)) out.push(`process ${pid}: ${cmd.replace(/\0/g, ' ')}`);
+    }
+  }
+  return out;
 }
