@@ -3,6 +3,9 @@
 // (base64, no stdin needed), and bounding any promise in time. Must not know about any config syntax.
 import type { SshSession } from './types.js';
 import { CommandRejected, CommandTimeout } from './errors.js';
+import { sleep } from '../util/exec.js';
+
+export { sleep };
 
 /** Quotes a word for a POSIX shell. */
 export function shq(s: string): string {
@@ -55,4 +58,3 @@ export function within<T>(p: Promise<T>, ms: number, device: string, what: strin
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
+import { sleep } from '../util/exec.js';
 
 /** The media type to attach a pcap under (reports, Cucumber attachments). */
 export const PCAP_MEDIA_TYPE = 'application/vnd.tcpdump.pcap';
@@ -324,7 +325,6 @@ export function checkFilter(filter: string): void {
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));
 
 /** Starts tcpdump inside the namespace at nsPath; resolves once it is listening. */
 export async function startCapture(nsPath: string, opts: CaptureOptions = {}): Promise<Capture> {

@@ -11,6 +11,7 @@ import type { RunningLab } from '../lab/running.js';
 import { resolveTarget, type Target } from '../lab/targets.js';
 import { UserError, knownList } from '../util/errors.js';
 import { realtimePrefix } from '../util/realtime.js';
+import { sleep } from '../util/exec.js';
 import {
   buildReport, parsePingReplies, pingTransmitted, recoveredSince,
   type Arrival, type IcmpReply, type Mark, type MeterLogs, type OutageReport, type Sent,
@@ -142,7 +143,6 @@ function startIn(nsPath: string, rt: string[], argv: string[], onLine: (line: st
   };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, Math.max(0, ms)));
 
 async function waitFor(pred: () => boolean, timeoutMs: number, everyMs = 10): Promise<boolean> {
   const end = Date.now() + timeoutMs;

@@ -4,7 +4,7 @@
 // a full mesh is one process per source instead of one per pair), iputils for what fping cannot answer.
 // Must not change anything in the lab, and sends only to IP literals (never resolves a name outside).
 import { isIP } from 'node:net';
-import { mapLimit, run } from '../util/exec.js';
+import { sleep, mapLimit, run } from '../util/exec.js';
 import { UserError } from '../util/errors.js';
 
 export interface PingOptions {
@@ -143,7 +143,6 @@ export interface ReachWithinOptions {
   family?: 4 | 6;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, Math.max(0, ms)));
 
 /**
  * Polls with single pings until `successes` consecutive replies or the deadline. Bounded: at most

@@ -12,8 +12,8 @@ import { UserError } from '../util/errors.js';
 import { formatMs } from './params.js';
 import { CheckFailed } from './check.js';
 import type { Scenario } from './session.js';
+import { sleep } from '../util/exec.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, Math.max(0, ms)));
 
 /** Past lateMs, how long until the logs of a probe are in (they arrive ≤ 60 ms late): then it counts. */
 const SETTLE_MS = 80;

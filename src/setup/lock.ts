@@ -5,6 +5,9 @@ import { openSync, writeSync, closeSync, readFileSync, unlinkSync, statSync } fr
 import { dirname } from 'node:path';
 import { ensureDirs } from './paths.js';
 import { UserError } from '../util/errors.js';
+import { sleep } from '../util/exec.js';
+
+export { sleep };
 
 export function pidAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
@@ -30,7 +33,6 @@ function tryTake(path: string): boolean {
   }
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Runs fn while holding the lock file at `path`. Waits (polling) up to timeoutMs for another live owner;

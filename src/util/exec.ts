@@ -73,3 +73,6 @@ export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T, i:
   if (errors.length) throw errors[0];
   return results;
 }
+
+/** Waits ms milliseconds (negative = no wait). For bounded polling loops, never to "let things settle". */
+export const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, Math.max(0, ms)));

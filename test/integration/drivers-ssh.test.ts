@@ -19,6 +19,7 @@ import { LinuxDriver } from '../../src/devices/linux.js';
 import { CommitReverted } from '../../src/devices/errors.js';
 import { pendingRollbacks, snapshotAndPush } from '../../src/devices/snapshot.js';
 import type { SessionFactory } from '../../src/devices/types.js';
+import { until } from './helpers.js';
 
 const ctx = new Context();
 const LAB = 'drvssh';
@@ -30,17 +31,6 @@ let r1: FrrDriver;
 const numbers: string[] = [];
 const log = (s: string): void => { process.stdout.write(`# ${s}\n`); };
 const note = (s: string): void => { numbers.push(s); log(s); };
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined>): Promise<T> {
-  const t0 = Date.now();
-  let last: unknown;
-  while (Date.now() - t0 < ms) {
-    try { const v = await fn(); if (v !== undefined) return v; } catch (e) { last = e; }
-    await sleep(250);
-  }
-  throw new Error(`${what} not within ${ms} ms${last ? ` (last error: ${(last as Error).message})` : ''}`);
-}
 
 before(async () => {
   if (Ledger.read(LAB)) await teardown(ctx, LAB); // ours, left by an interrupted run

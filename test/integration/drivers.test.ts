@@ -20,6 +20,8 @@ import { CommandRejected, CommitReverted, ConfirmTimeout, RollbackMismatch } fro
 import { pendingRollbacks, rollbackPending, snapshotAndPush } from '../../src/devices/snapshot.js';
 import type { Neighbour } from '../../src/devices/types.js';
 import { execSessionFactory, type FactoryDouble } from '../support/exec-session.js';
+import { until } from './helpers.js';
+import { sleep } from '../../src/util/exec.js';
 
 const ctx = new Context();
 const LAB = 'drivers';
@@ -33,17 +35,6 @@ let r2: FrrDriver;
 const numbers: string[] = [];
 const log = (s: string): void => { process.stdout.write(`# ${s}\n`); };
 const note = (s: string): void => { numbers.push(s); log(s); };
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined>): Promise<T> {
-  const t0 = Date.now();
-  let last: unknown;
-  while (Date.now() - t0 < ms) {
-    try { const v = await fn(); if (v !== undefined) return v; } catch (e) { last = e; }
-    await sleep(250);
-  }
-  throw new Error(`${what} not within ${ms} ms${last ? ` (last error: ${(last as Error).message})` : ''}`);
-}
 
 const nbr = (list: Neighbour[], address: string): Neighbour | undefined => list.find((n) => n.address === address);
 const mgmtPings = async (): Promise<boolean> => (await running.exec('mgmt', ['ping', '-n', '-c', '1', '-W', '1', MGMT.address], { timeoutMs: 5000 })).code === 0;

@@ -2,7 +2,7 @@
 // that a lab could leave behind (containers, OVS bridges, host interfaces, namespaces), and a bounded
 // reachability probe run from inside a node's namespace.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { run, runOk } from '../../src/util/exec.js';
+import { run, runOk, sleep } from '../../src/util/exec.js';
 import type { Context } from '../../src/lab/context.js';
 import { discoverLab } from '../../src/lab/discover.js';
 import { Ledger } from '../../src/lab/ledger.js';
@@ -50,4 +50,15 @@ export async function labLeftovers(ctx: Context, labs: string[], processes?: (cm
     }
   }
   return out;
+}
+
+/** Polls fn every 250 ms until it returns a value, for at most ms; fails naming what and the last error. */
+export async function until<T>(what: string, ms: number, fn: () => Promise<T | undefined>): Promise<T> {
+  const t0 = Date.now();
+  let last: unknown;
+  while (Date.now() - t0 < ms) {
+    try { const v = await fn(); if (v !== undefined) return v; } catch (e) { last = e; }
+    await sleep(250);
+  }
+  throw new Error(`${what} not within ${ms} ms${last ? ` (last error: ${(last as Error).message})` : ''}`);
 }
