@@ -71,7 +71,9 @@ export const RECIPES: Record<BuiltinImage, Recipe> = {
     version: '1',
     base: `debootstrap --variant=minbase ${DEBIAN_SUITE}`,
     packages: ['iproute2', 'iputils-ping', 'dnsutils', 'tcpdump', 'openssh-server', 'frr', 'frr-pythontools', 'unbound',
-      'nsd', 'python3-minimal', 'nftables', 'ethtool', 'procps', 'curl', 'netcat-openbsd', 'iptables'],
+      'nsd', 'python3-minimal', 'nftables', 'ethtool', 'procps', 'curl', 'netcat-openbsd', 'iptables',
+      // the agent on another machine (src/machines/agent.ts) runs its own userspace OVS from this image
+      'openvswitch-switch'],
     steps: [
       'debootstrap --variant=minbase --include=PACKAGES',
       'policy-rc.d exit 101; remove rc.d start links; remove ssh host keys (per-container: ssh-keygen -A)',
