@@ -102,7 +102,7 @@ async function stepOverhead(s: Scenario, lab: Lab, samples: number): Promise<Non
     const a = now();
     const r = await s.canReach('h1', target);
     const wall = now() - a;
-    const rtt = r.probes.reduce((sum, p) => sum + (p.rttMs ?? 0), 0);
+    const rtt = (r?.probes ?? []).reduce((sum: number, p: { rttMs?: number }) => sum + (p.rttMs ?? 0), 0);
     step.wall.push(secs(wall));
     step.overhead.push(secs(wall - rtt));
   }

@@ -3,6 +3,8 @@
 // Every command is a thin call into src/ (topology, lab, setup, report).
 import { parseArgs } from 'node:util';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { isUserError, UserError } from './util/errors.js';
 import { loadTopology } from './topology/load.js';
 import { KINDS } from './topology/kinds.js';
@@ -17,6 +19,28 @@ import { topologySvg } from './report/graph.js';
 import { labTables } from './lab/status.js';
 import { setup, stopSetup } from './setup/index.js';
 import { doctor, formatDoctor } from './setup/doctor.js';
+import { applyProfile, chosenProfile, looksLikeInventory } from './topology/inventory.js';
+import { labsWithDeviceRecords, pendingRollbacks, restoreDevices } from './devices/snapshot.js';
+import type { Lab } from './topology/types.js';
+
+/**
+ * A topology file with a profile applied (`--profile lab` or $TSUNAGARI_PROFILE), or an inventory file
+ * itself (`topologies/dual-path.lab.yaml`: its topology is `topologies/dual-path.yaml`).
+ */
+async function loadLab(file: string, profile?: string): Promise<Lab> {
+  const m = /^([^.]+)\.([^.]+)\.ya?ml$/.exec(basename(file));
+  const topo = m ? ['.yaml', '.yml'].map((e) => join(dirname(file), `${m[1]}${e}`)).find((f) => existsSync(f)) : undefined;
+  if (m && looksLikeInventory(file) && topo) {
+    if (profile !== undefined && profile !== m[2]) throw new UserError(`cannot use inventory ${file} with --profile ${profile} (it is the inventory of profile ${m[2]})`);
+    return applyProfile(await loadTopology(topo), m[2]!, existsSync);
+  }
+  return applyProfile(await loadTopology(file), chosenProfile(profile), existsSync);
+}
+
+function labSummary(lab: Lab): string {
+  const ext = lab.external?.length ? `, ${lab.external.length} external device${lab.external.length > 1 ? 's' : ''} (${lab.external.map((x) => x.name).join(', ')})` : '';
+  return `${lab.nodes.length} nodes, ${lab.switches.length} switches, ${lab.links.length} links${ext}${lab.profile ? `, profile ${lab.profile.name}` : ''}`;
+}
 
 
 const USAGE = `tsunagari — network acceptance tests on real labs (containers, Open vSwitch, veth, VXLAN)
@@ -24,16 +48,20 @@ const USAGE = `tsunagari — network acceptance tests on real labs (containers, 
 usage:
   tsunagari setup [--no-images] [--stop]   install what is missing, start Docker and OVS, build images
   tsunagari doctor                          what this machine has, lacks or cannot do, and how to fix it
-  tsunagari validate <topology.yaml>...    check topology files without creating anything
-  tsunagari up <topology.yaml>             bring a lab up (progress per node/link, then a summary)
+  tsunagari validate <topology.yaml>... [--profile P]
+                                           check topology files (or inventories <lab>.<P>.yaml) without creating anything
+  tsunagari up <topology.yaml> [--profile P]
+                                           bring a lab up (progress per node/link, then a summary);
+                                           --profile: apply topologies/<lab>.<P>.yaml (external devices)
   tsunagari status [<lab>] [--json]        labs that are up: nodes, addresses, links; leftovers
   tsunagari exec <lab> <node> -- <cmd>...  run a command inside a node (terminal attached)
   tsunagari graph <topology.yaml|lab>      the topology as SVG on stdout
   tsunagari down <lab>...                  remove exactly these labs
   tsunagari cleanup [--check]              remove everything any tsunagari run left behind
                                            (--check: only list it, exit 1 if there is any)
-  tsunagari test [<paths>...] [--format pretty|progress|summary] [--tags EXPR] [--name RE]
-                                           run .feature files (default features/) against their labs;
+  tsunagari test [<paths>...] [--format pretty|progress|summary] [--tags EXPR] [--name RE] [--profile P]
+                                           run .feature files (default features/) against their labs
+                                           (with --profile: the labs' inventories for P, e.g. lab);
                                            reports in reports/ (HTML, JUnit, JSON, messages)
   tsunagari kinds                          the node kinds and their defaults
   tsunagari schema                         the topology JSON Schema on stdout
@@ -55,10 +83,10 @@ function progressPrinter(): (p: Progress) => void {
 }
 
 async function cmdUp(ctx: Context, args: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
-  if (positionals.length !== 1) throw new UserError('usage: tsunagari up <topology.yaml>');
-  const lab = await loadTopology(positionals[0] as string);
-  out(`bringing up lab ${lab.name} (${lab.nodes.length} nodes, ${lab.switches.length} switches, ${lab.links.length} links)`);
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { profile: { type: 'string' } } });
+  if (positionals.length !== 1) throw new UserError('usage: tsunagari up <topology.yaml> [--profile <name>]');
+  const lab = await loadLab(positionals[0] as string, values.profile);
+  out(`bringing up lab ${lab.name} (${labSummary(lab)})`);
   const ac = new AbortController();
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -81,12 +109,13 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
 }
 
 async function cmdValidate(args: string[]): Promise<number> {
-  if (!args.length) throw new UserError('usage: tsunagari validate <topology.yaml>...');
+  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { profile: { type: 'string' } } });
+  if (!positionals.length) throw new UserError('usage: tsunagari validate <topology.yaml>... [--profile <name>]');
   let bad = 0;
-  for (const f of args) {
+  for (const f of positionals) {
     try {
-      const lab = await loadTopology(f);
-      out(`✓ ${f}: lab ${lab.name}: ${lab.nodes.length} nodes, ${lab.switches.length} switches, ${lab.links.length} links`);
+      const lab = await loadLab(f, values.profile);
+      out(`✓ ${f}: lab ${lab.name}: ${labSummary(lab)}`);
     } catch (e) {
       if (!isUserError(e)) throw e;
       bad++;
@@ -132,7 +161,7 @@ async function cmdExec(ctx: Context, args: string[]): Promise<number> {
 async function cmdGraph(ctx: Context, args: string[]): Promise<number> {
   if (args.length !== 1) throw new UserError('usage: tsunagari graph <topology.yaml|lab>');
   const a = args[0] as string;
-  const lab = /\.ya?ml$/i.test(a) ? await loadTopology(a) : openLab(ctx, a).lab;
+  const lab = /\.ya?ml$/i.test(a) ? await loadLab(a) : openLab(ctx, a).lab;
   process.stdout.write(topologySvg(lab));
   return 0;
 }
@@ -158,11 +187,22 @@ async function cmdCleanup(ctx: Context, args: string[]): Promise<number> {
     const found = await discoverLab(ctx, undefined);
     for (const s of found.skipped) out(`note: ${s}`);
     const labs = labsIn(found);
-    if (!labs.length) { out('clean: no tsunagari containers, bridges, interfaces, namespaces or ledgers'); return 0; }
+    const devices = labsWithDeviceRecords();
+    for (const l of devices) {
+      for (const r of pendingRollbacks(l).filter((x) => x.access)) err(`left behind on external device ${r.node} of lab ${l}: ${r.action ? (r.action.kind === 'interface-up' ? `${r.action.iface} is down` : `${r.action.iface} drops everything`) : 'a pushed configuration'} (run ${r.pid}, ${r.createdAt}); \`tsunagari cleanup\` restores it`);
+    }
+    if (!labs.length && !devices.length) { out('clean: no tsunagari containers, bridges, interfaces, namespaces or ledgers, nothing pending on external devices'); return 0; }
+    if (!labs.length) return 1;
     err(`left behind: ${found.count} resources and ${found.ledgers.length} ledgers of lab(s) ${labs.join(', ')}; \`tsunagari cleanup\` removes them`);
     return 1;
   }
   const results = await cleanupAll(ctx);
+  // Changes a killed run left on external devices (config pushes, links down, silent drops): put back.
+  let deviceFailures = 0;
+  for (const r of await restoreDevices()) {
+    if (r.ok) out(`external device ${r.node}: ${r.message}`);
+    else { deviceFailures++; err(`external device ${r.node}: NOT restored: ${r.message}`); }
+  }
   if (!results.length) out('nothing to clean up: no tsunagari containers, bridges, interfaces, namespaces or ledgers');
   for (const r of results) {
     const n = r.removed;
@@ -171,7 +211,7 @@ async function cmdCleanup(ctx: Context, args: string[]): Promise<number> {
   const again = await discoverLab(ctx, undefined);
   for (const s of again.skipped) out(`note: ${s}`);
   if (again.count) { err(`still present after cleanup: ${again.count} resources of ${labsIn(again).join(', ')}`); return 1; }
-  return 0;
+  return deviceFailures ? 1 : 0;
 }
 
 /** Commands that create, enter or remove network namespaces, containers or OVS ports. */
@@ -203,7 +243,9 @@ export async function main(argv: string[]): Promise<number> {
     case 'test': {
       const { values, positionals } = parseArgs({ args, allowPositionals: true, options: {
         format: { type: 'string' }, tags: { type: 'string' }, name: { type: 'string', multiple: true },
-        reports: { type: 'string' }, 'no-setup': { type: 'boolean' } } });
+        reports: { type: 'string' }, 'no-setup': { type: 'boolean' }, profile: { type: 'string' } } });
+      // The pool in every scenario's world reads it (src/scenario/pool.ts); checked here for a clear error.
+      if (values.profile !== undefined) process.env.TSUNAGARI_PROFILE = chosenProfile(values.profile);
       if (!values['no-setup']) await setup({ log: (l) => { if (!/: (reusing|all \d+ present|up to date)/.test(l)) err(l); }, images: true });
       // Cucumber is loaded only for this command (src/ never imports it; steps/ is its side).
       const { runTests } = await import('../steps/runner.js');

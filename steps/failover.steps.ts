@@ -3,14 +3,14 @@
 import { BeforeStep } from '@cucumber/cucumber';
 import { step } from './support/define.js';
 import type { TsunagariWorld } from './support/world.js';
-import type { Link } from '../src/topology/types.js';
+import type { ExternalLink, Link } from '../src/topology/types.js';
 import type { Target } from '../src/lab/targets.js';
 
 BeforeStep(function markEvent(this: TsunagariWorld, { pickleStep }) {
   if (pickleStep.type === 'Action') this.s.failover.mark(pickleStep.text);
 });
 
-step('silentDrop', function silentDrop(this: TsunagariWorld, link: Link) { return this.s.failover.silentDrop(link); });
+step('silentDrop', function silentDrop(this: TsunagariWorld, link: Link | ExternalLink) { return this.s.failover.silentDrop(link); });
 step('probeStart', function probeStart(this: TsunagariWorld, host: string, target: Target, ms: number) { return this.s.failover.startProbes(host, target, ms); });
 step('recoversWithin', function recoversWithin(this: TsunagariWorld, ms: number) { return this.s.failover.recoversWithin(ms); });
 step('outageAtMost', function outageAtMost(this: TsunagariWorld, ms: number) { return this.s.failover.outageAtMost(ms); });

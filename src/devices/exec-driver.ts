@@ -3,7 +3,9 @@
 // revert timer armed on the device BEFORE applying, a NEW management session proven before confirming,
 // and the wait for the device's own revert when management is lost. Subclasses supply config syntax:
 // how to stage, apply, snapshot and restore. Must not parse vendor output itself.
-import type { Capability, CommitOptions, Driver, Facts, Neighbour, Route, SessionFactory, SshSession } from './types.js';
+import type { Capability, CommitOptions, Driver, Facts, Neighbour, PingResult, Route, SessionFactory, SshSession } from './types.js';
+import { cutScript, cutTable } from '../lab/outage-inject.js';
+import { LOST_ETHERTYPE } from '../lab/impair.js';
 import { MissingCapability } from './types.js';
 import { CommandRejected, CommitReverted, ConfirmTimeout, DriverStateError, RollbackMismatch, fmtMs } from './errors.js';
 import { DEVICE_DIR, RevertTimer, awaitRevert, checkManagement, closeQuietly } from './confirm.js';
@@ -119,6 +121,50 @@ export abstract class ExecDriver implements Driver {
   }
 
   protected log(line: string): void { this.opts.log?.(`${this.device}: ${line}`); }
+
+  // ---- operations on the device (a Linux shell: FRR and plain Linux) ------------------------------
+
+  async setInterfaceUp(iface: string, up: boolean): Promise<void> {
+    this.require('interfaces');
+    await this.run(`ip link set dev ${shq(iface)} ${up ? 'up' : 'down'}`);
+  }
+
+  async interfaceUp(iface: string): Promise<boolean> {
+    this.require('interfaces');
+    const out = await this.run(`ip -j link show dev ${shq(iface)}`);
+    const [l] = JSON.parse(out || '[]') as Array<{ flags?: string[] }>;
+    if (!l) throw new CommandRejected(this.device, `ip link show dev ${iface}`, `no interface ${iface}`);
+    return (l.flags ?? []).includes('UP');
+  }
+
+  /** nftables netdev tables of tsunagari's own (tsunagari_cut_<iface>): ingress drop, egress EtherType rewrite. */
+  async blockInterface(iface: string, on: boolean, o: { egress?: boolean } = {}): Promise<void> {
+    this.require('interfaces');
+    const table = cutTable('tsunagari_cut', iface);
+    if (!on) {
+      await this.run(`nft delete table netdev ${table} 2>&1 | grep -v 'No such file' >&2; true`);
+      return;
+    }
+    const chains = [{ name: 'ingress' as const, device: iface, action: 'drop' }];
+    if (o.egress) chains.push({ name: 'egress' as const, device: iface, action: `ether type set ${LOST_ETHERTYPE}` } as never);
+    const script = cutScript({ where: { kind: 'host' }, dev: iface, label: `${this.device} ${iface}`, family: 'netdev', table, chains });
+    await this.run(`printf %s '${Buffer.from(script).toString('base64')}' | base64 -d | nft -f -`);
+  }
+
+  async ping(address: string, o: { count: number; timeoutMs: number }): Promise<PingResult> {
+    this.require('ping');
+    const count = Math.max(1, Math.min(100, Math.floor(o.count)));
+    const wait = Math.max(1, Math.ceil(o.timeoutMs / 1000));
+    const r = await this.s.exec(`ping -n -c ${count} -i 0.2 -W ${wait} ${shq(address)}`, { timeoutMs: count * 200 + wait * 1000 + 5000 });
+    const m = /(\d+) packets transmitted, (\d+) (?:packets )?received/.exec(r.stdout);
+    if (!m) throw new CommandRejected(this.device, `ping ${address}`, (r.stderr || r.stdout).trim() || `exit ${r.code}`);
+    return { sent: Number(m[1]), received: Number(m[2]), output: r.stdout };
+  }
+
+  async exec(command: string, o: { timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+    this.require('exec');
+    return this.s.exec(command, o);
+  }
 
   /** '' when the running config equals `snapshot` (a runningConfig() result), else a unified diff snapshot → now. */
   async diffFromSnapshot(snapshot: string): Promise<string> {

@@ -29,7 +29,8 @@ export const FRR_COMMANDS = {
   bfd: `vtysh -c 'show bfd peers json'`,
 } as const;
 
-const ALL: readonly Capability[] = ['facts', 'config', 'routes', 'ospf', 'bgp', 'bfd', 'load-replace', 'load-merge', 'compare', 'commit', 'commit-confirm', 'rollback'];
+const ALL: readonly Capability[] = ['facts', 'config', 'routes', 'ospf', 'bgp', 'bfd', 'load-replace', 'load-merge', 'compare', 'commit', 'commit-confirm', 'rollback',
+  'interfaces', 'ping', 'exec'];
 
 export class FrrDriver extends ExecDriver {
   readonly name = 'frr';

@@ -24,7 +24,8 @@ export const LINUX_COMMANDS = {
   nft: 'nft list ruleset',
 } as const;
 
-const CAPS: readonly Capability[] = ['facts', 'config', 'routes', 'load-merge', 'compare', 'commit', 'commit-confirm', 'rollback'];
+const CAPS: readonly Capability[] = ['facts', 'config', 'routes', 'load-merge', 'compare', 'commit', 'commit-confirm', 'rollback',
+  'interfaces', 'ping', 'exec'];
 
 export class LinuxDriver extends ExecDriver {
   readonly name = 'linux';

@@ -11,7 +11,9 @@ import { RollbackMismatch, fmtMs } from './errors.js';
 import { unifiedDiff } from './diff.js';
 import { createDriver } from './index.js';
 import { labFilesDir } from '../lab/services.js';
-import type { RunningLab } from '../lab/running.js';
+import { paths } from '../setup/paths.js';
+import type { DeviceAccess } from '../topology/types.js';
+import { externalSessionFactory } from './transport.js';
 
 /** Shaped like the scenario undo stack's entries: `undo.push(u.what, u.fn)`. */
 export interface DeviceUndo {
@@ -29,6 +31,8 @@ export interface PushOptions {
   /** Lab and node: write a ledger record so a killed run is rolled back by rollbackPending(). */
   lab?: string;
   node?: string;
+  /** An external device: the record keeps how to reach it (no secrets) and outlives the lab. */
+  access?: DeviceAccess;
   confirmSeconds?: number;
   log?: (line: string) => void;
 }
@@ -44,7 +48,18 @@ export interface RollbackRecord {
   snapshot: string;
   /** How to get back: absent until the commit finished for drivers whose restore point comes from the commit. */
   restore?: RestorePoint;
+  /** An operation to undo instead of a config (link down, silent drop on a device's interface). */
+  action?: DeviceAction;
+  /** External devices: how to reach it again (the lab's ledger may be gone by then). */
+  access?: DeviceAccess;
   file?: string;
+}
+
+export type DeviceAction = { kind: 'interface-up'; iface: string } | { kind: 'unblock'; iface: string };
+
+/** Pending changes on external devices live outside the lab's files: tearing the lab down does not lose them. */
+export function deviceRecordDir(lab: string): string {
+  return join(paths.state, 'devices', lab);
 }
 
 export function rollbackDir(lab: string): string {
@@ -54,7 +69,7 @@ export function rollbackDir(lab: string): string {
 let seq = 0;
 
 function writeRecord(rec: RollbackRecord): string {
-  const dir = rollbackDir(rec.lab);
+  const dir = rec.access ? deviceRecordDir(rec.lab) : rollbackDir(rec.lab);
   mkdirSync(dir, { recursive: true });
   const file = rec.file ?? join(dir, `${rec.node}-${Date.now()}-${process.pid}-${++seq}.json`);
   const tmp = `${file}.tmp`;
@@ -80,6 +95,7 @@ export async function snapshotAndPush(driver: Driver, config: string, mode: 'rep
   const snapshotMs = Date.now() - t0;
   const record: RollbackRecord | undefined = o.lab && o.node ? {
     version: 1, lab: o.lab, node: o.node, driver: driver.name, pid: process.pid, createdAt: new Date().toISOString(), snapshot,
+    ...(o.access ? { access: o.access } : {}),
     ...(driver.capabilities.has('load-replace') ? { restore: { kind: 'config' as const, config: snapshot } } : {}),
   } : undefined;
   if (record) record.file = writeRecord(record);
@@ -148,9 +164,16 @@ async function restoreWith(d: Driver, point: RestorePoint | undefined, snapshot:
   await d.rollback();
 }
 
-/** Rollback records a run left behind for `lab` (a killed run's pushes that were never undone). */
-export function pendingRollbacks(lab: string): RollbackRecord[] {
-  const dir = rollbackDir(lab);
+/** Records a change about to be made on an external device (before making it); returns the record's file. */
+export function recordDeviceAction(lab: string, node: string, driver: string, access: DeviceAccess, action: DeviceAction): string {
+  return writeRecord({ version: 1, lab, node, driver, pid: process.pid, createdAt: new Date().toISOString(), snapshot: '', access, action });
+}
+
+export function forgetRecord(file: string): void {
+  rmSync(file, { force: true });
+}
+
+function readRecords(dir: string): RollbackRecord[] {
   let names: string[] = [];
   try { names = readdirSync(dir).filter((f) => f.endsWith('.json')).sort(); } catch { return []; }
   const out: RollbackRecord[] = [];
@@ -160,6 +183,17 @@ export function pendingRollbacks(lab: string): RollbackRecord[] {
   return out;
 }
 
+/** Rollback records a run left behind for `lab` (a killed run's pushes that were never undone), oldest first. */
+export function pendingRollbacks(lab: string): RollbackRecord[] {
+  return [...readRecords(rollbackDir(lab)), ...readRecords(deviceRecordDir(lab))]
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || (a.file ?? '').localeCompare(b.file ?? ''));
+}
+
+/** Labs with pending changes on external devices. */
+export function labsWithDeviceRecords(): string[] {
+  try { return readdirSync(join(paths.state, 'devices')).filter((l) => readRecords(deviceRecordDir(l)).length > 0).sort(); } catch { return []; }
+}
+
 export interface RollbackResult { node: string; driver: string; ok: boolean; message: string; }
 
 /**
@@ -167,16 +201,23 @@ export interface RollbackResult { node: string; driver: string; ok: boolean; mes
  * `sessionsFor(node)` opens sessions to a node (the transport's labSessionFactory). Records of a live
  * process (another run still owns them) are skipped.
  */
-export async function rollbackPending(running: RunningLab, sessionsFor: (node: string) => SessionFactory): Promise<RollbackResult[]> {
+export async function rollbackPending(lab: { name: string }, sessionsFor: (node: string) => SessionFactory, o: { onlyDevices?: boolean } = {}): Promise<RollbackResult[]> {
   const results: RollbackResult[] = [];
-  for (const rec of pendingRollbacks(running.name).reverse()) {
+  const records = o.onlyDevices ? readRecords(deviceRecordDir(lab.name)) : pendingRollbacks(lab.name);
+  for (const rec of records.reverse()) {
     if (rec.pid !== process.pid && alive(rec.pid)) {
       results.push({ node: rec.node, driver: rec.driver, ok: false, message: `skipped: run ${rec.pid} is still alive` });
       continue;
     }
-    const d = createDriver(rec.driver, sessionsFor(rec.node));
+    const d = createDriver(rec.driver, rec.access ? externalSessionFactory(rec.node, rec.access) : sessionsFor(rec.node));
     try {
       await d.open();
+      if (rec.action) {
+        await undoAction(d, rec.action);
+        if (rec.file) rmSync(rec.file, { force: true });
+        results.push({ node: rec.node, driver: rec.driver, ok: true, message: `${actionText(rec.action)} (left by run ${rec.pid} at ${rec.createdAt})` });
+        continue;
+      }
       await restoreWith(d, rec.restore, rec.snapshot);
       const left = await diffFromSnapshot(d, rec.snapshot);
       if (left) throw new RollbackMismatch(rec.node, left);
@@ -189,6 +230,30 @@ export async function rollbackPending(running: RunningLab, sessionsFor: (node: s
     }
   }
   return results;
+}
+
+/** Undoes a recorded device operation. */
+export async function undoAction(d: Driver, a: DeviceAction): Promise<void> {
+  if (a.kind === 'interface-up') {
+    if (!d.setInterfaceUp) throw new Error(`driver ${d.name} cannot bring ${a.iface} back up`);
+    await d.setInterfaceUp(a.iface, true);
+  } else {
+    if (!d.blockInterface) throw new Error(`driver ${d.name} cannot remove the silent drop on ${a.iface}`);
+    await d.blockInterface(a.iface, false);
+  }
+}
+
+export function actionText(a: DeviceAction): string {
+  return a.kind === 'interface-up' ? `brought ${a.iface} back up` : `removed the silent drop on ${a.iface}`;
+}
+
+/** External devices' pending records of `lab` (all labs when absent), restored with their recorded access. */
+export async function restoreDevices(lab?: string): Promise<RollbackResult[]> {
+  const out: RollbackResult[] = [];
+  for (const l of lab ? [lab] : labsWithDeviceRecords()) {
+    out.push(...await rollbackPending({ name: l }, () => { throw new Error('record without access'); }, { onlyDevices: true }));
+  }
+  return out;
 }
 
 function alive(pid: number): boolean {

@@ -18,6 +18,8 @@ import {
 import type { RunningLab } from '../lab/running.js';
 import { readClientKey } from '../lab/management.js';
 import { isManagedKind } from '../topology/kinds.js';
+import { expandPath } from '../topology/inventory.js';
+import type { DeviceAccess } from '../topology/types.js';
 import { UserError, knownList } from '../util/errors.js';
 
 const { Client } = ssh2;
@@ -247,6 +249,39 @@ export async function openLabSession(running: RunningLab, node: string, opts: La
   const fwd = await forwardFrom(`/run/netns/${m.netns}`, address, 22, d.connectTimeoutMs, device,
     `is ${n.management.iface} of ${node} up with ${n.management.address}? (\`tsunagari exec ${lab} ${node} -- ip -br addr show ${n.management.iface}\`)`);
   return connect(d, fwd, `if ${node} was re-created outside tsunagari, bring the lab down and up again; otherwise something else answers at ${address}`);
+}
+
+/** How messages name an external device: `device r1 (192.0.2.1)`. */
+export function deviceLabel(name: string, a: Pick<DeviceAccess, 'host' | 'port'>): string {
+  return `device ${name} (${a.host}${a.port === 22 ? '' : `:${a.port}`})`;
+}
+
+/** Connect options of an external device from a profile inventory: `~` and `${VAR}` expanded now, secrets read by resolveDeviceOptions. */
+export function externalDeviceOptions(name: string, a: DeviceAccess, env: Record<string, string | undefined> = process.env): ExternalDeviceOptions {
+  const device = deviceLabel(name, a);
+  return {
+    name: device, host: a.host, port: a.port, username: a.username,
+    ...(a.hostKeyFingerprints ? { hostKeyFingerprint: a.hostKeyFingerprints } : {}),
+    ...(a.knownHostsFile !== undefined ? { knownHostsFile: expandPath(a.knownHostsFile, 'known_hosts', device, env) } : {}),
+    ...(a.privateKeyFile !== undefined ? { privateKeyFile: expandPath(a.privateKeyFile, 'private_key_file', device, env) } : {}),
+    ...(a.privateKeyEnv !== undefined ? { privateKeyEnv: a.privateKeyEnv } : {}),
+    ...(a.passphraseEnv !== undefined ? { passphraseEnv: a.passphraseEnv } : {}),
+    ...(a.passwordEnv !== undefined ? { passwordEnv: a.passwordEnv } : {}),
+    ...(a.agent ? { agent: env.SSH_AUTH_SOCK ?? '' } : {}),
+    ...(a.connectTimeoutMs !== undefined ? { connectTimeoutMs: a.connectTimeoutMs } : {}),
+  };
+}
+
+/** Every call opens a NEW session to the external device. */
+export function externalSessionFactory(name: string, a: DeviceAccess): SessionFactory {
+  return () => openSession(externalDeviceOptions(name, a));
+}
+
+/** Sessions to a node that has SSH: an external device of the lab's profile, else a managed lab node. */
+export function nodeSessionFactory(running: RunningLab, node: string, opts: LabSessionOptions = {}): SessionFactory {
+  const x = running.lab.external?.find((e) => e.name === node);
+  if (x) return externalSessionFactory(x.name, x.access);
+  return labSessionFactory(running, node, opts);
 }
 
 /** A SessionFactory for drivers: every call opens a NEW session to the node (commit-confirm relies on it). */

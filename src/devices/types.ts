@@ -20,7 +20,11 @@ export type SessionFactory = () => Promise<SshSession>;
 
 export type Capability =
   | 'facts' | 'config' | 'routes' | 'ospf' | 'bgp' | 'bfd'
-  | 'load-replace' | 'load-merge' | 'compare' | 'commit' | 'commit-confirm' | 'rollback';
+  | 'load-replace' | 'load-merge' | 'compare' | 'commit' | 'commit-confirm' | 'rollback'
+  | 'interfaces' | 'ping' | 'exec';
+
+/** What a ping from the device saw. */
+export interface PingResult { sent: number; received: number; output: string; }
 
 export interface Facts { hostname: string; vendor: string; model: string; os: string; version: string; uptimeSeconds?: number; interfaces: string[]; }
 
@@ -70,6 +74,18 @@ export interface Driver {
   /** Back to the config before the last commit (or the pending commit-confirm). */
   rollback(): Promise<void>;
   discardCandidate(): Promise<void>;
+
+  // ---- operations on the device (physical-lab profiles: the device IS the lab) ----------------
+  /** Administrative state of an interface (`interfaces`). */
+  setInterfaceUp?(iface: string, up: boolean): Promise<void>;
+  /** Is the interface administratively up? (`interfaces`) */
+  interfaceUp?(iface: string): Promise<boolean>;
+  /** Silently drops everything arriving on the interface (and, with egress, leaving it) without a carrier change (`interfaces`). */
+  blockInterface?(iface: string, on: boolean, o?: { egress?: boolean }): Promise<void>;
+  /** Pings from the device (`ping`); bounded by count and timeout. */
+  ping?(address: string, o: { count: number; timeoutMs: number }): Promise<PingResult>;
+  /** Runs a shell command on the device (`exec`). */
+  exec?(command: string, o?: { timeoutMs?: number }): Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
 /** Thrown when a step needs a capability the driver lacks. */

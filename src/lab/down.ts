@@ -8,6 +8,7 @@ import { deleteHostIfs, hostIfDetails, waitHostIfsGone } from '../fabric/host.js
 import { deleteNetnsMany, listNetns } from '../runtime/netns.js';
 import { closeProbeAgents } from '../probes/runner-client.js';
 import { removeLabFiles } from './services.js';
+import { restoreDevices } from '../devices/snapshot.js';
 
 export interface TeardownResult { lab: string; removed: { containers: number; namespaces: number; bridges: number; interfaces: number }; skipped: string[]; }
 
@@ -23,6 +24,10 @@ export async function teardown(ctx: Context, lab: string, o: { ledger?: Ledger }
   const result = await removeFound(ctx, found, ledger ? [ledger] : []);
   removeLabFiles(lab);   // logs and control sockets of netns services (their processes died with the namespaces)
   ledger?.remove();
+  // External devices are never torn down, but what a run changed on them (and did not undo) is put back.
+  for (const r of await restoreDevices(lab)) {
+    result.skipped.push(r.ok ? `external device ${r.node}: ${r.message}` : `external device ${r.node} was NOT restored (${r.message}); \`tsunagari cleanup\` tries again`);
+  }
   return { lab, ...result };
 }
 

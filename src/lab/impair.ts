@@ -2,7 +2,7 @@
 // delay (netem, where the kernel has it) — each returning its inverse (Undo), idempotent and quiet once
 // the lab is gone. Must not create or delete links, nodes or addresses, nor touch anything not of this link.
 import { existsSync } from 'node:fs';
-import type { Link, Node, Route } from '../topology/types.js';
+import type { Link, NicLink, Node, Route } from '../topology/types.js';
 import type { RunningLab } from './running.js';
 import { resolveLink } from './targets.js';
 import { parseCidr, parseIp, inSubnet } from '../topology/address.js';
@@ -27,9 +27,16 @@ const nodeEnd = (lab: { nodes: Node[] }, node: string, iface: string): Place => 
 });
 const hostPort = (dev: string, what: string, mtu?: number): Place => ({ where: { kind: 'host' }, dev, label: `${what} ${dev}`, mtu });
 
+/** A NIC of this machine joined to a switch (profile attachment) is never changed by tsunagari. */
+function nicUntouched(link: NicLink): UserError {
+  return new UserError(`cannot change link ${link.name} (it is this machine's NIC ${link.device}, which tsunagari only adds to switch ${link.switch})`,
+    'name a link of the topology instead');
+}
+
 /** Devices that go down for linkDown: the switch side when there is one (the node keeps its routes). */
 export function downPlaces(lab: { nodes: Node[] }, link: Link): Place[] {
   switch (link.type) {
+    case 'nic': throw nicUntouched(link);
     case 'switch': return [hostPort(link.hostIf, `port of switch ${link.switch}`)];
     case 'veth': return [nodeEnd(lab, link.a.node, link.a.iface), nodeEnd(lab, link.b.node, link.b.iface)];
     case 'vxlan': {
@@ -48,6 +55,7 @@ export function downPlaces(lab: { nodes: Node[] }, link: Link): Place[] {
  */
 export function egressPlaces(lab: { nodes: Node[] }, link: Link): Place[] {
   switch (link.type) {
+    case 'nic': throw nicUntouched(link);
     case 'switch': {
       const end = nodeEnd(lab, link.node.node, link.node.iface);
       return [end, hostPort(link.hostIf, `port of switch ${link.switch}`, end.mtu)];
@@ -283,6 +291,7 @@ export function lossPlan(lab: { nodes: Node[] }, link: Link, percent: number): L
     return { ...p, family: 'netdev', table, script: netdevLossScript(table, p.dev, percent, { egress }) };
   };
   switch (link.type) {
+    case 'nic': throw nicUntouched(link);
     case 'veth': return egressPlaces(lab, link).map((p) => netdev(p, false));
     case 'switch': {
       const p = netdev(nodeEnd(lab, link.node.node, link.node.iface), true);

@@ -2,7 +2,7 @@
 // container's pid, which changes when Docker restarts it), and running commands inside nodes.
 // Must not create or remove lab resources.
 import { readFileSync } from 'node:fs';
-import type { Lab, Node } from '../topology/types.js';
+import type { ExternalNode, Lab, Node } from '../topology/types.js';
 import type { NodeHandle } from '../runtime/types.js';
 import type { RunOptions, RunResult } from '../util/exec.js';
 import { UserError, knownList } from '../util/errors.js';
@@ -18,8 +18,18 @@ export class RunningLab {
   get lab(): Lab { return this.ledger.data.topology; }
   get name(): string { return this.ledger.data.lab; }
 
+  /** An external device of the lab's profile, or undefined. */
+  external(name: string): ExternalNode | undefined {
+    return this.lab.external?.find((x) => x.name === name);
+  }
+
   node(name: string): Node {
     const n = this.lab.nodes.find((x) => x.name === name);
+    const x = n ? undefined : this.external(name);
+    if (x) {
+      throw new UserError(`cannot do that on ${name} (it is an external device of profile ${this.lab.profile?.name ?? '?'}, reached over SSH at ${x.access.host}; tsunagari created no node for it)`,
+        'steps that need a node tsunagari created (captures, DNS queries, probes from it …) run only in the emulated profile: tag the scenario, e.g. @ci');
+    }
     if (!n) {
       throw new UserError(`unknown node ${name} in lab ${this.name}; known: ${knownList(this.lab.nodes.map((x) => x.name))}`);
     }

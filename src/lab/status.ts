@@ -14,6 +14,7 @@ function linkRow(l: Link): string[] {
     const v = l.vlan?.vlan !== undefined ? `vlan ${l.vlan.vlan}` : l.vlan?.trunk ? `trunk ${l.vlan.trunk.join(',')}` : '';
     return [l.name, 'switch', `${l.node.node}:${l.node.iface}`, `${l.switch} (port ${l.hostIf})`, v];
   }
+  if (l.type === 'nic') return [l.name, 'nic', l.switch, `NIC ${l.device}`, l.vlan?.vlan !== undefined ? `vlan ${l.vlan.vlan}` : ''];
   const side = (s: typeof l.a): string => (s.kind === 'switch' ? `${s.switch} (port ${s.hostIf})` : s.kind === 'node' ? `${s.node}:${s.iface}` : `remote ${s.address}`);
   return [l.name, 'vxlan', side(l.a), side(l.b), `vni ${l.vni} port ${l.dstport}${l.udpChecksum ? ' udpcsum' : ''}`];
 }

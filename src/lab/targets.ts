@@ -2,7 +2,7 @@
 // address as is, `node`, `node:iface`) and a link (its name, `a:eth1--b:eth1` either way round, `a:eth1`).
 // Pure: reads only the topology (no running lab, no network); unknown names fail listing the known ones.
 import { isIP } from 'node:net';
-import type { Lab, Link, Node } from '../topology/types.js';
+import type { ExternalLink, Lab, Link, Node } from '../topology/types.js';
 import { UserError, knownList } from '../util/errors.js';
 
 export interface Target {
@@ -41,8 +41,8 @@ export function resolveTarget(lab: Lab, text: string, family?: 4 | 6): Target {
   }
   const colon = t.indexOf(':');
   const name = colon < 0 ? t : t.slice(0, colon);
-  const node = lab.nodes.find((n) => n.name === name);
-  if (!node) throw new UserError(`unknown host ${t}; known: ${knownList(lab.nodes.map((n) => n.name))}`);
+  const node = lab.nodes.find((n) => n.name === name) ?? lab.external?.find((n) => n.name === name);
+  if (!node) throw new UserError(`unknown host ${t}; known: ${knownList(hostNames(lab))}`);
   if (colon >= 0) {
     const ifname = t.slice(colon + 1);
     const iface = node.interfaces.find((i) => i.name === ifname);
@@ -63,13 +63,47 @@ export function resolveTarget(lab: Lab, text: string, family?: 4 | 6): Target {
   return { address: a, family: famOf(a), label: `${node.name} (${a})` };
 }
 
+/** Every host a scenario may name: the lab's nodes and, with a profile, its external devices. */
+export function hostNames(lab: Lab): string[] {
+  return [...lab.nodes.map((n) => n.name), ...(lab.external ?? []).map((n) => n.name)];
+}
+
 // ------------------------------------------------------------------------------------------ links
+
+function externalEndTexts(l: ExternalLink): string[] {
+  return [`${l.a.node}:${l.a.iface}`, l.b ? `${l.b.node}:${l.b.iface}` : (l.segment ?? '')];
+}
+
+/**
+ * Like resolveLink, but a profile's device cables count too: `primary` in a lab whose r1 and r2 are
+ * external devices is the cable between them (changed through the devices, src/lab/device-links.ts).
+ */
+export function resolveAnyLink(lab: Lab, text: string): Link | ExternalLink {
+  const t = text.trim();
+  const ext = lab.externalLinks ?? [];
+  const byName = ext.find((l) => l.name === t);
+  if (byName) return byName;
+  const parts = t.split('--');
+  const hits = ext.filter((l) => {
+    const ends = externalEndTexts(l);
+    if (parts.length === 2) return (ends[0] === parts[0] && ends[1] === parts[1]) || (ends[0] === parts[1] && ends[1] === parts[0]);
+    return t.includes(':') && ends.includes(t);
+  });
+  if (hits.length === 1) return hits[0]!;
+  try {
+    return resolveLink(lab, t);
+  } catch (e) {
+    if (!ext.length || !(e instanceof UserError) || !/^unknown link/.test(e.message)) throw e;
+    throw new UserError(`unknown link ${t}; known: ${knownList([...lab.links.map((l) => l.name), ...ext.map((l) => l.name)])}`);
+  }
+}
 
 /** The endpoint texts of a link, as `node:iface`, a switch name, or a remote address. */
 export function linkEndTexts(link: Link): string[] {
   switch (link.type) {
     case 'veth': return [`${link.a.node}:${link.a.iface}`, `${link.b.node}:${link.b.iface}`];
     case 'switch': return [`${link.node.node}:${link.node.iface}`, link.switch];
+    case 'nic': return [link.switch, link.device];
     case 'vxlan': return [link.a, link.b].map((s) => (s.kind === 'node' ? `${s.node}:${s.iface}` : s.kind === 'switch' ? s.switch : s.address));
   }
 }

@@ -2,7 +2,7 @@
 // (started and health-checked), start commands — in that order, in parallel where it helps, recording
 // every resource in the ledger *before* creating it.
 // On any error or abort (Ctrl-C), it unwinds through teardown so no partial lab is left behind.
-import type { Lab, Node, SwitchLink, VethLink, VxlanLink } from '../topology/types.js';
+import type { Lab, NicLink, Node, SwitchLink, VethLink, VxlanLink } from '../topology/types.js';
 import type { NodeHandle } from '../runtime/types.js';
 import { UserError } from '../util/errors.js';
 import { mapLimit } from '../util/exec.js';
@@ -101,6 +101,7 @@ export async function up(ctx: Context, given: Lab, opts: UpOptions = {}): Promis
     const veths = lab.links.filter((l): l is VethLink => l.type === 'veth');
     const sports = lab.links.filter((l): l is SwitchLink => l.type === 'switch');
     const vxlans = lab.links.filter((l): l is VxlanLink => l.type === 'vxlan');
+    const nics = lab.links.filter((l): l is NicLink => l.type === 'nic');
     ledger.intend('hostIfs', [...sports.map((l) => l.hostIf), ...vxlans.flatMap(vxlanHostIfs), ...managementHostIfs(lab)]);
     ledger.intend('namespaces', [...vxlans.flatMap(vxlanNamespaces), ...(lab.management ? [lab.management.netns] : [])]);
     if (lab.management) await step('link', `management namespace ${lab.management.netns}`, () => createManagementNetns(lab, owner));
@@ -128,6 +129,8 @@ export async function up(ctx: Context, given: Lab, opts: UpOptions = {}): Promis
           if (s.kind === 'switch') ports.push({ bridge: (swByName.get(s.switch) as (typeof lab.switches)[number]).bridge, port: s.hostIf, name: l.name });
         }
       }
+      // NICs of this machine cabled to the lab (profile attachments): only added as ports, never changed.
+      for (const l of nics) ports.push({ bridge: (swByName.get(l.switch) as (typeof lab.switches)[number]).bridge, port: l.device, name: l.name, ...(l.vlan ? { vlan: l.vlan } : {}) });
       if (ports.length) await step('link', `${ports.length} switch ports`, () => ovs.addPorts(owner, ports));
     }
 
@@ -223,6 +226,12 @@ async function assertHostNamesFree(lab: Lab): Promise<void> {
       `\`ip netns del ${lab.management.netns}\` if nothing uses it`);
   }
   const existing = await hostIfNames();
+  for (const l of lab.links) {
+    if (l.type === 'nic' && !existing.has(l.device)) {
+      throw new UserError(`cannot start lab ${lab.name} (NIC ${l.device} of attachment ${l.name.replace(/^uplink:/, '')} does not exist on this machine)`,
+        `fix nic.device in ${lab.profile?.file ?? 'the inventory'}; \`ip -br link\` lists the NICs`);
+    }
+  }
   for (const n of names) {
     if (existing.has(n)) {
       throw new UserError(`cannot start lab ${lab.name} (interface ${n} already exists on this machine)`,

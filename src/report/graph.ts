@@ -27,6 +27,11 @@ function edgeOf(l: Link, addr: (n: string, i: string) => string, vs: Vertex[]): 
     const v = l.vlan?.vlan !== undefined ? `vlan ${l.vlan.vlan}` : l.vlan?.trunk ? `trunk ${l.vlan.trunk.join(',')}` : '';
     return { a: `n:${l.node.node}`, b: `s:${l.switch}`, aLabel: addr(l.node.node, l.node.iface), bLabel: l.port, mid: v, dashed: false };
   }
+  if (l.type === 'nic') {
+    const id = `r:nic:${l.device}`;
+    if (!vs.some((v) => v.id === id)) vs.push({ id, label: l.device, sub: 'NIC to the lab', shape: 'remote', x: 0, y: 0 });
+    return { a: `s:${l.switch}`, b: id, aLabel: '', bLabel: '', mid: l.vlan?.vlan !== undefined ? `vlan ${l.vlan.vlan}` : '', dashed: true };
+  }
   const side = (s: typeof l.a): { id: string; label: string } => {
     if (s.kind === 'switch') return { id: `s:${s.switch}`, label: s.local ? `VTEP ${s.local}` : '' };
     if (s.kind === 'node') return { id: `n:${s.node}`, label: `${addr(s.node, s.iface)} (VTEP ${s.local})` };

@@ -2,7 +2,8 @@
 // the scenario), events marked on it, the silent cut (undone after the scenario), and the checks —
 // recovery within a time, outage length, lost probes — whose figures go to the report as text and as a
 // timeline picture. Must not import Cucumber.
-import type { Link } from '../topology/types.js';
+import type { ExternalLink, Link } from '../topology/types.js';
+import { deviceSilentDrop } from '../lab/device-links.js';
 import type { Target } from '../lab/targets.js';
 import { startOutageMeter, type OutageMeter, type OutageReport } from '../probes/outage.js';
 import { describeReport, fmt, headline, type Outage } from '../probes/outage-analysis.js';
@@ -46,8 +47,8 @@ export class FailoverSteps {
     if (this.meter && !this.meter.stopped) this.meter.mark(label);
   }
 
-  async silentDrop(link: Link): Promise<void> {
-    const undo = await linkSilentDrop(this.s.requireLab(), link);
+  async silentDrop(link: Link | ExternalLink): Promise<void> {
+    const undo = link.type === 'external' ? await deviceSilentDrop(this.s.requireLab(), link) : await linkSilentDrop(this.s.requireLab(), link);
     this.s.undo.push(`stop dropping all traffic on link ${link.name}`, async () => {
       this.mark(`silent drop on link ${link.name} removed (after the scenario)`);
       await undo();

@@ -13,12 +13,15 @@ import { up, type Progress } from '../lab/up.js';
 import { teardown } from '../lab/down.js';
 import { Ledger, alive } from '../lab/ledger.js';
 import { openLab, type RunningLab } from '../lab/running.js';
-import { pendingRollbacks, rollbackPending } from '../devices/snapshot.js';
-import { labSessionFactory } from '../devices/transport.js';
+import { pendingRollbacks, rollbackPending, restoreDevices } from '../devices/snapshot.js';
+import { nodeSessionFactory } from '../devices/transport.js';
+import { applyProfile, chosenProfile, looksLikeInventory, EMULATED } from '../topology/inventory.js';
 
 export interface PoolOptions {
   projectDir: string;               // the user's project (cwd of the run)
   topologiesDir?: string;           // default <project>/topologies, or $TSUNAGARI_TOPOLOGIES
+  /** Profile: `emulated` (default) or the name of inventories topologies/<lab>.<profile>.yaml; else $TSUNAGARI_PROFILE. */
+  profile?: string;
   log?: (line: string) => void;
 }
 
@@ -27,6 +30,7 @@ interface Entry { promise: Promise<RunningLab>; ownedByRun: boolean; file: strin
 export class LabPool {
   readonly ctx: Context;
   readonly dir: string;
+  readonly profile: string;
   private labs = new Map<string, Entry>();
   private log: (line: string) => void;
   private stopped = false;
@@ -35,6 +39,14 @@ export class LabPool {
     this.log = opts.log ?? (() => {});
     this.ctx = new Context((l) => { if (!/: reusing /.test(l)) this.log(l); });
     this.dir = resolve(opts.projectDir, opts.topologiesDir ?? process.env.TSUNAGARI_TOPOLOGIES ?? 'topologies');
+    this.profile = chosenProfile(opts.profile);
+  }
+
+  /** The lab as this run's profile has it (the inventory applied), from its topology file. */
+  async findLab(name: string): Promise<{ file: string; lab: Lab }> {
+    const { file, lab } = await this.findTopology(name);
+    if (this.profile === EMULATED) return { file, lab };
+    return { file, lab: applyProfile(lab, this.profile, existsSync) };
   }
 
   /** topologies/<name>.yaml, or the file in topologies/ whose `name:` is the lab name. */
@@ -48,7 +60,7 @@ export class LabPool {
       return { file: direct, lab };
     }
     let files: string[] = [];
-    try { files = readdirSync(this.dir).filter((f) => /\.ya?ml$/.test(f)); } catch { /* no folder */ }
+    try { files = readdirSync(this.dir).filter((f) => /\.ya?ml$/.test(f) && !looksLikeInventory(f)); } catch { /* no folder */ }
     const names: string[] = [];
     for (const f of files) {
       try {
@@ -69,7 +81,7 @@ export class LabPool {
     // Owned (torn down at the end) only once this run starts creating it: never a lab it found up.
     const entry: Entry = { promise: Promise.resolve(null as unknown as RunningLab), ownedByRun: false, file: '' };
     entry.promise = (async () => {
-      const { file, lab } = await this.findTopology(name);
+      const { file, lab } = await this.findLab(name);
       entry.file = file;
       const existing = Ledger.read(name);
       if (existing) {
@@ -79,7 +91,7 @@ export class LabPool {
           const running = openLab(this.ctx, name);
           // A run killed in the middle of a scenario left router configs changed: put them back first.
           if (pendingRollbacks(name).length) {
-            for (const r of await rollbackPending(running, (n) => labSessionFactory(running, n))) {
+            for (const r of await rollbackPending(running, (n) => nodeSessionFactory(running, n))) {
               this.log(`lab ${name}: ${r.node}: ${r.message}`);
               if (!r.ok) throw new UserError(`cannot reuse lab ${name} (${r.node} could not be rolled back: ${r.message})`, `\`tsunagari down ${name}\` and run again`);
             }
@@ -95,7 +107,12 @@ export class LabPool {
         this.log(`lab ${name}: removing what an interrupted run (${d.run}) left behind`);
         await teardown(this.ctx, name);
       }
-      this.log(`lab ${name}: bringing up ${relative(process.cwd(), file)} …`);
+      // A killed run may have left its changes on the profile's external devices: put them back first.
+      for (const r of await restoreDevices(name)) {
+        this.log(`lab ${name}: external device ${r.node}: ${r.message}`);
+        if (!r.ok) throw new UserError(`cannot start lab ${name} (external device ${r.node} could not be restored: ${r.message})`, '`tsunagari cleanup` once the device is reachable');
+      }
+      this.log(`lab ${name}: bringing up ${relative(process.cwd(), file)}${lab.profile ? ` with profile ${lab.profile.name} (${relative(process.cwd(), lab.profile.file)}; external: ${(lab.external ?? []).map((x) => x.name).join(', ') || 'none'})` : ''} …`);
       entry.ownedByRun = true;
       const r = await up(this.ctx, lab, { progress });
       this.log(`lab ${name}: up in ${(r.ms / 1000).toFixed(1)} s`);

@@ -3,17 +3,18 @@
 // deadline (protocols converge), and the management-session check. Must not import Cucumber.
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve, relative } from 'node:path';
-import type { Driver, Neighbour, Route } from '../devices/types.js';
+import { MissingCapability, type Driver, type Neighbour, type PingResult, type Route } from '../devices/types.js';
 import { createDriver } from '../devices/index.js';
 import { CommitReverted } from '../devices/errors.js';
 import { snapshotAndPush, diffFromSnapshot } from '../devices/snapshot.js';
-import { labSessionFactory } from '../devices/transport.js';
+import { nodeSessionFactory } from '../devices/transport.js';
 import { canonicalIp } from '../probes/dns.js';
 import { UserError, knownList } from '../util/errors.js';
 import { CheckFailed } from './check.js';
 import { formatMs, unquote } from './params.js';
 import type { Scenario } from './session.js';
 import type { Target } from '../lab/targets.js';
+import type { DeviceAccess } from '../topology/types.js';
 
 /** Seconds a pushed config waits for its confirmation before the device reverts it by itself. */
 export const CONFIRM_SECONDS = Number(process.env.TSUNAGARI_CONFIRM_SECONDS) || 10;
@@ -30,14 +31,21 @@ export class RouterSteps {
     const known = this.drivers.get(host);
     if (known) return known;
     const lab = this.s.requireLab();
+    const x = lab.external(host);
+    if (x) {
+      const d = createDriver(x.driver, nodeSessionFactory(lab, host));
+      await d.open();
+      this.drivers.set(host, d);
+      return d;
+    }
     const node = lab.node(host);
     const name = DRIVER_OF_KIND[node.kind];
     if (!name) {
-      const managed = lab.lab.nodes.filter((n) => DRIVER_OF_KIND[n.kind]).map((n) => n.name);
+      const managed = [...lab.lab.nodes.filter((n) => DRIVER_OF_KIND[n.kind]).map((n) => n.name), ...(lab.lab.external ?? []).map((n) => n.name)];
       throw new UserError(`cannot manage ${host} over SSH (kind ${node.kind} has no device driver); managed routers in lab ${lab.name}: ${knownList(managed)}`,
         'use kind frr for routers whose configuration the scenario changes');
     }
-    const d = createDriver(name, labSessionFactory(lab, host));
+    const d = createDriver(name, nodeSessionFactory(lab, host));
     await d.open();
     this.drivers.set(host, d);
     return d;
@@ -58,7 +66,7 @@ export class RouterSteps {
   private async push(host: string, config: string, mode: 'replace' | 'merge', what: string): Promise<void> {
     const d = await this.driver(host);
     const lab = this.s.requireLab();
-    const u = await snapshotAndPush(d, config, mode, labSessionFactory(lab, host), { lab: lab.name, node: host, confirmSeconds: CONFIRM_SECONDS });
+    const u = await snapshotAndPush(d, config, mode, nodeSessionFactory(lab, host), { lab: lab.name, node: host, confirmSeconds: CONFIRM_SECONDS, ...this.access(host) });
     this.s.undo.push(u.what, u.fn);
     await this.s.attach(`${host}: ${what} pushed (${mode}), confirmed through a new management session\n` +
       `snapshot ${formatMs(u.timing.snapshotMs)}, load+compare ${formatMs(u.timing.loadMs)}, commit ${formatMs(u.timing.commitMs)}\n${u.diff || '(no difference)'}`, 'text/plain');
@@ -71,7 +79,7 @@ export class RouterSteps {
     const before = await d.runningConfig();
     let u;
     try {
-      u = await snapshotAndPush(d, lines, 'merge', labSessionFactory(lab, host), { lab: lab.name, node: host, confirmSeconds: CONFIRM_SECONDS });
+      u = await snapshotAndPush(d, lines, 'merge', nodeSessionFactory(lab, host), { lab: lab.name, node: host, confirmSeconds: CONFIRM_SECONDS, ...this.access(host) });
     } catch (e) {
       if (!(e instanceof CommitReverted)) throw e;
       if (!e.reverted) throw e;
@@ -123,7 +131,7 @@ export class RouterSteps {
     this.s.host(host);
     const t0 = Date.now();
     try {
-      const session = await labSessionFactory(lab, host)();
+      const session = await nodeSessionFactory(lab, host)();
       try {
         const r = await session.exec('true', { timeoutMs: 5000 });
         if (r.code !== 0) throw new Error(`\`true\` exited ${r.code}`);
@@ -134,6 +142,26 @@ export class RouterSteps {
       throw new CheckFailed(`${host} is not reachable for management: ${(e as Error).message}`);
     }
     await this.s.attach(`${host}: new management session and command in ${Date.now() - t0} ms`, 'text/plain');
+  }
+
+  /** An external device's access, for records that must outlive the lab (empty for lab nodes). */
+  private access(host: string): { access?: DeviceAccess } {
+    const x = this.s.requireLab().external(host);
+    return x ? { access: x.access } : {};
+  }
+
+  /** A ping from a device (external, or a managed lab router), through its driver. */
+  async ping(host: string, address: string, count: number): Promise<PingResult> {
+    const d = await this.driver(host);
+    if (!d.ping || !d.capabilities.has('ping')) throw new UserError(`cannot ping from ${host} (${new MissingCapability(d.name, 'ping').message})`);
+    return d.ping(address, { count, timeoutMs: 1000 });
+  }
+
+  /** A shell command on a device, through its driver's SSH session. */
+  async exec(host: string, command: string): Promise<{ code: number; stdout: string; stderr: string }> {
+    const d = await this.driver(host);
+    if (!d.exec || !d.capabilities.has('exec')) throw new UserError(`cannot run commands on ${host} (${new MissingCapability(d.name, 'exec').message})`);
+    return d.exec(command, { timeoutMs: 60_000 });
   }
 
   private async poll(check: () => Promise<boolean>): Promise<boolean> {

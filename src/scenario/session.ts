@@ -1,12 +1,13 @@
 // Owns what one scenario does to and checks in its lab: every step of the vocabulary is one method
 // here. Changes push their inverse on the scenario's undo stack; failed checks carry evidence (probes,
 // the node's addresses and routes) and attach it to the report. Must not import Cucumber.
-import type { Link } from '../topology/types.js';
+import type { ExternalLink, Link } from '../topology/types.js';
 import type { RunningLab } from '../lab/running.js';
 import { UserError, knownList } from '../util/errors.js';
 import { mapLimit } from '../util/exec.js';
 import { nsRun } from '../fabric/host.js';
-import { resolveTarget, resolveLink, type Target } from '../lab/targets.js';
+import { resolveTarget, resolveAnyLink, hostNames, type Target } from '../lab/targets.js';
+import { deviceLinkDown, deviceLinkUp, notOnDeviceCable } from '../lab/device-links.js';
 import { reach, reachWithin, confirmUnreachable, reachMany, confirmUnreachableMany, type ReachResult } from '../probes/ping.js';
 import { tcpConnect } from '../probes/tcp.js';
 import { httpGet } from '../probes/http.js';
@@ -64,18 +65,23 @@ export class Scenario {
   host(text: string): string {
     const name = unquote(text);
     const lab = this.requireLab();
-    if (!lab.lab.nodes.some((n) => n.name === name)) {
-      throw new UserError(`unknown host ${name}; known: ${knownList(lab.lab.nodes.map((n) => n.name))}`);
+    if (!hostNames(lab.lab).includes(name)) {
+      throw new UserError(`unknown host ${name}; known: ${knownList(hostNames(lab.lab))}`);
     }
     return name;
+  }
+
+  /** Is this host an external device of the lab's profile (reached over SSH, not a node tsunagari created)? */
+  isDevice(host: string): boolean {
+    return !!this.lab?.external(host);
   }
 
   target(text: string): Target {
     return resolveTarget(this.requireLab().lab, unquote(text));
   }
 
-  link(text: string): Link {
-    return resolveLink(this.requireLab().lab, unquote(text));
+  link(text: string): Link | ExternalLink {
+    return resolveAnyLink(this.requireLab().lab, unquote(text));
   }
 
   private async ns(host: string): Promise<string> {
@@ -84,6 +90,7 @@ export class Scenario {
 
   /** The node's addresses and routes, for failure messages (the report shows the message). */
   private async evidence(host: string): Promise<string> {
+    if (this.isDevice(host)) return `(${host} is an external device: no evidence collected from it)`;
     const ns = await this.ns(host);
     const parts = await Promise.all([
       nsRun(ns, ['ip', '-br', 'addr']), nsRun(ns, ['ip', 'route']), nsRun(ns, ['ip', '-6', 'route']),
@@ -94,7 +101,12 @@ export class Scenario {
   // ---- reachability --------------------------------------------------------------------------
 
   /** Resolves with the probes (their RTTs) when the host reaches the target; fails with evidence otherwise. */
-  async canReach(host: string, target: Target): Promise<ReachResult> {
+  async canReach(host: string, target: Target): Promise<ReachResult | void> {
+    if (this.isDevice(host)) {
+      const r = await this.routers.ping(host, target.address, 3);
+      if (r.received > 0) return;
+      throw new CheckFailed(`${host} cannot reach ${target.label}: 0/${r.sent} pings answered (ping on the device)\n${lastLine(r.output)}`);
+    }
     const r = await reach(await this.ns(host), target.address, { attempts: 3 });
     if (r.ok) return r;
     const last = r.probes[r.probes.length - 1];
@@ -103,6 +115,11 @@ export class Scenario {
   }
 
   async cannotReach(host: string, target: Target): Promise<void> {
+    if (this.isDevice(host)) {
+      const r = await this.routers.ping(host, target.address, 2);
+      if (r.received === 0) return;
+      throw new CheckFailed(`${host} can reach ${target.label} but must not: ${r.received}/${r.sent} pings answered (ping on the device)`);
+    }
     const r = await confirmUnreachable(await this.ns(host), target.address, { probes: 2, timeoutMs: 1000 });
     if (r.unreachable) return;
     const okp = r.probes.filter((p) => p.received > 0).length;
@@ -110,6 +127,19 @@ export class Scenario {
   }
 
   async canReachWithin(host: string, target: Target, ms: number): Promise<void> {
+    if (this.isDevice(host)) {
+      const t0 = Date.now();
+      let sent = 0;
+      while (Date.now() - t0 < ms && sent < 1000) {
+        const r = await this.routers.ping(host, target.address, 1);
+        sent += r.sent;
+        if (r.received) {
+          await this.attach(`${host} → ${target.label}: first reply after ${Date.now() - t0} ms (${sent} probes, ping on the device)`, 'text/plain');
+          return;
+        }
+      }
+      throw new CheckFailed(`${host} → ${target.label} not reachable within ${formatMs(ms)}; 0/${sent} pings on the device answered`);
+    }
     const r = await reachWithin(await this.ns(host), target.address, ms);
     if (r.ok) {
       await this.attach(`${host} → ${target.label}: first reply after ${r.elapsedMs} ms (${r.sent} probes)`, 'text/plain');
@@ -136,8 +166,13 @@ export class Scenario {
     const got: boolean[] = new Array(cells.length);
     const sources = [...new Set(cells.map((x) => x.src))];
     await mapLimit(sources, 6, async (src) => {
-      const ns = await this.ns(src);
       const mine = cells.map((x, i) => ({ ...x, i })).filter((x) => x.src === src);
+      if (this.isDevice(src)) {
+        // A device pings each target itself, one after the other (bounded: 3 pings of 1 s each at most).
+        for (const x of mine) got[x.i] = (await this.routers.ping(src, (targets[x.c] as Target).address, x.want ? 3 : 2)).received > 0;
+        return;
+      }
+      const ns = await this.ns(src);
       const oks = mine.filter((x) => x.want);
       const ngs = mine.filter((x) => !x.want);
       const [okR, ngR] = await Promise.all([
@@ -187,7 +222,7 @@ export class Scenario {
     try { u = new URL(raw); } catch { throw new UserError(`cannot read URL ${raw}`, 'write e.g. http://10.0.0.80/ or http://server:8080/path'); }
     if (!/^https?:$/.test(u.protocol)) throw new UserError(`cannot fetch ${raw} (only http and https)`);
     const hostname = u.hostname.replace(/^\[|\]$/g, '');
-    if (this.requireLab().lab.nodes.some((n) => n.name === hostname)) {
+    if (hostNames(this.requireLab().lab).includes(hostname)) {
       const t = this.target(hostname);
       u.hostname = t.family === 6 ? `[${t.address}]` : t.address;
     }
@@ -196,23 +231,29 @@ export class Scenario {
 
   // ---- links ---------------------------------------------------------------------------------
 
-  async linkDown(link: Link): Promise<void> {
-    this.undo.push(`bring link ${link.name} back up`, await linkDown(this.requireLab(), link));
+  async linkDown(link: Link | ExternalLink): Promise<void> {
+    const lab = this.requireLab();
+    const undo = link.type === 'external' ? await deviceLinkDown(lab, link) : await linkDown(lab, link);
+    this.undo.push(`bring link ${link.name} back up`, undo);
   }
 
-  async linkUp(link: Link): Promise<void> {
-    await linkUp(this.requireLab(), link);
+  async linkUp(link: Link | ExternalLink): Promise<void> {
+    if (link.type === 'external') await deviceLinkUp(this.requireLab(), link);
+    else await linkUp(this.requireLab(), link);
   }
 
-  async linkLoss(link: Link, percent: number): Promise<void> {
+  async linkLoss(link: Link | ExternalLink, percent: number): Promise<void> {
+    if (link.type === 'external') throw notOnDeviceCable(link, `add ${percent}% loss`);
     this.undo.push(`remove ${percent}% loss on link ${link.name}`, await linkLoss(this.requireLab(), link, percent));
   }
 
-  async linkRate(link: Link, bps: number): Promise<void> {
+  async linkRate(link: Link | ExternalLink, bps: number): Promise<void> {
+    if (link.type === 'external') throw notOnDeviceCable(link, 'limit the rate');
     this.undo.push(`remove the rate limit on link ${link.name}`, await linkRate(this.requireLab(), link, bps));
   }
 
-  async linkDelay(link: Link, ms: number): Promise<void> {
+  async linkDelay(link: Link | ExternalLink, ms: number): Promise<void> {
+    if (link.type === 'external') throw notOnDeviceCable(link, 'add delay');
     this.undo.push(`remove the delay on link ${link.name}`, await linkDelay(this.requireLab(), link, ms));
   }
 
@@ -232,7 +273,7 @@ export class Scenario {
 
   async run(host: string, command: string): Promise<void> {
     const cmd = unquote(command);
-    const r = await this.requireLab().exec(host, ['sh', '-c', cmd], { timeoutMs: 60000 });
+    const r = this.isDevice(host) ? await this.routers.exec(host, cmd) : await this.requireLab().exec(host, ['sh', '-c', cmd], { timeoutMs: 60000 });
     this.output = { host, command: cmd, code: r.code, stdout: r.stdout, stderr: r.stderr };
     await this.attach(`$ ${cmd}   (on ${host}, exit ${r.code})\n${r.stdout}${r.stderr ? `\n[stderr]\n${r.stderr}` : ''}`, 'text/plain');
   }

@@ -72,7 +72,7 @@ function responderFixtureErrors(abs: string, node: string, addresses: string[]):
 
 // ---- YAML ------------------------------------------------------------------------------------------
 
-function parseYaml(text: string, fileName: string): { doc: Document.Parsed; lines: LineCounter; raw: unknown } {
+export function parseYaml(text: string, fileName: string, what = 'lab'): { doc: Document.Parsed; lines: LineCounter; raw: unknown } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true, uniqueKeys: true });
   const at = (offset: number): string => {
@@ -83,7 +83,7 @@ function parseYaml(text: string, fileName: string): { doc: Document.Parsed; line
     throw new UserErrors(doc.errors.map((e) => `${at(e.pos[0])}: YAML syntax error: ${yamlMessage(e.code, e.message, text, e.pos[0])}`));
   }
   if (doc.contents === null) {
-    throw new UserErrors([`${fileName}:1:1: lab: the file is empty; hint: a lab needs at least name: and nodes:`]);
+    throw new UserErrors([what === 'lab' ? `${fileName}:1:1: lab: the file is empty; hint: a lab needs at least name: and nodes:` : `${fileName}:1:1: ${what}: the file is empty`]);
   }
   let raw: unknown;
   try {
@@ -103,7 +103,7 @@ function yamlMessage(code: string, message: string, text: string, offset: number
 }
 
 /** Maps YAML paths to `file:line:col` and formats problems. */
-class Positions {
+export class Positions {
   constructor(
     private readonly doc: Document.Parsed,
     private readonly lines: LineCounter,
@@ -203,26 +203,34 @@ function resolveAlias(v: unknown, doc: Document.Parsed): ParsedNode | undefined 
 
 type Issue = z.core.$ZodIssue;
 
-function schemaProblems(issues: readonly Issue[], raw: unknown): Problem[] {
+/** How a schema's problems are named: the object a path belongs to, and the schema for "known keys". */
+export interface SchemaShape {
+  schema: unknown;
+  describe: (p: YamlPath, raw: unknown) => { object: string; rest: YamlPath };
+}
+
+const TOPOLOGY_SHAPE: SchemaShape = { schema: TopologySchema, describe: (p, raw) => describe(p, raw) };
+
+export function schemaProblems(issues: readonly Issue[], raw: unknown, shape: SchemaShape = TOPOLOGY_SHAPE): Problem[] {
   // A value of the wrong type also fails its checks (e.g. length); report only the type.
   const wrongType = new Set(issues.filter((i) => i.code === 'invalid_type').map((i) => JSON.stringify(i.path)));
   const out: Problem[] = [];
   for (const iss of issues) {
     if (iss.code !== 'invalid_type' && wrongType.has(JSON.stringify(iss.path))) continue;
-    issueProblems(iss, [], raw, out);
+    issueProblems(iss, [], raw, out, shape);
   }
   return out;
 }
 
-function issueProblems(iss: Issue, prefix: YamlPath, raw: unknown, out: Problem[]): void {
+function issueProblems(iss: Issue, prefix: YamlPath, raw: unknown, out: Problem[], shape: SchemaShape): void {
   const p: YamlPath = [...prefix, ...(iss.path as YamlPath)];
-  const { object, rest } = describe(p, raw);
+  const { object, rest } = shape.describe(p, raw);
   const field = fieldText(rest);
   const value = valueAt(raw, p);
   switch (iss.code) {
     case 'unrecognized_keys':
       for (const k of iss.keys) {
-        out.push({ path: [...p, k], key: true, object, message: `unknown key '${k}'; known: ${knownList(knownKeys(p))}` });
+        out.push({ path: [...p, k], key: true, object, message: `unknown key '${k}'; known: ${knownList(knownKeys(p, shape.schema))}` });
       }
       return;
     case 'invalid_key': {
@@ -234,7 +242,7 @@ function issueProblems(iss: Issue, prefix: YamlPath, raw: unknown, out: Problem[
       const parent = valueAt(raw, p.slice(0, -1));
       const last = p[p.length - 1];
       if (value === undefined && typeof last === 'string' && isRecord(parent) && !Object.hasOwn(parent, last)) {
-        const up = describe(p.slice(0, -1), raw);
+        const up = shape.describe(p.slice(0, -1), raw);
         out.push({ path: p.slice(0, -1), object: up.object, message: `missing required key '${last}'` });
         return;
       }
@@ -252,7 +260,7 @@ function issueProblems(iss: Issue, prefix: YamlPath, raw: unknown, out: Problem[
       const rootType = (branch: readonly Issue[]) => branch.find((b) => b.path.length === 0 && b.code === 'invalid_type');
       const viable = iss.errors.find((branch) => !rootType(branch));
       if (viable) {
-        for (const b of viable) issueProblems(b, p, raw, out);
+        for (const b of viable) issueProblems(b, p, raw, out, shape);
         return;
       }
       const expected = iss.errors
@@ -310,7 +318,7 @@ function fieldText(rest: YamlPath): string {
   return s;
 }
 
-function valueAt(raw: unknown, p: YamlPath): unknown {
+export function valueAt(raw: unknown, p: YamlPath): unknown {
   let v = raw;
   for (const seg of p) {
     if (Array.isArray(v) && typeof seg === 'number') v = v[seg];
@@ -320,7 +328,7 @@ function valueAt(raw: unknown, p: YamlPath): unknown {
   return v;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
+export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
@@ -370,8 +378,8 @@ function unwrap(s: SchemaLike, want: 'map' | 'list'): SchemaLike {
 }
 
 /** Keys allowed in the object at `p` (for "unknown key …; known: …"). */
-function knownKeys(p: YamlPath): string[] {
-  let s: SchemaLike = TopologySchema as unknown as SchemaLike;
+function knownKeys(p: YamlPath, schema: unknown): string[] {
+  let s: SchemaLike = schema as SchemaLike;
   for (const seg of p) {
     s = unwrap(s, typeof seg === 'number' ? 'list' : 'map');
     const d = s._zod.def;

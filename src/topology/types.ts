@@ -14,6 +14,62 @@ export interface Lab {
   switches: Switch[];
   links: Link[];
   management?: Management;      // present when the lab has managed nodes (kinds with `managed`, e.g. frr)
+  /** Set when a profile's inventory was applied (docs/profiles.md); absent = emulated, everything local. */
+  profile?: Profile;
+  /** Nodes of the topology that tsunagari does not create: devices reached over SSH (profile inventory). */
+  external?: ExternalNode[];
+  /** Links of the topology that are physical cables of external devices: not created, controlled through a device. */
+  externalLinks?: ExternalLink[];
+}
+
+export interface Profile {
+  name: string;                 // e.g. lab
+  file: string;                 // absolute path of the inventory (topologies/<lab>.<profile>.yaml)
+  description?: string;
+}
+
+/** How tsunagari reaches an external device. Secrets are never here: only where to find them. */
+export interface DeviceAccess {
+  host: string;
+  port: number;
+  username: string;
+  hostKeyFingerprints?: string[];  // SHA256:… (one of them must match)
+  knownHostsFile?: string;         // absolute path, or with ${VAR} / ~ expanded when connecting
+  privateKeyFile?: string;         // same
+  privateKeyEnv?: string;          // environment variable names
+  passphraseEnv?: string;
+  passwordEnv?: string;
+  agent?: boolean;                 // use $SSH_AUTH_SOCK
+  connectTimeoutMs?: number;
+}
+
+export interface ExternalNode {
+  name: string;
+  kind: string;                 // kind in the topology (decides the default driver)
+  driver: string;               // device driver (src/devices/index.ts)
+  access: DeviceAccess;
+  interfaces: Interface[];      // as declared in the topology (addresses to reach)
+  /** Topology interface name → the device's own name (e.g. eth2 → GigabitEthernet0/2); unnamed = same. */
+  ifnames: Record<string, string>;
+}
+
+/** A link with at least one external end: a physical cable (`b` absent: the external end meets a
+ *  segment that tsunagari joins through an attachment). Steps change it through a device at end `a`. */
+export interface ExternalLink {
+  type: 'external';
+  name: string;
+  a: NodeEnd;                   // an external node's end
+  b?: NodeEnd;
+  segment?: string;             // switch name when the cable plugs into a (stretched) switch
+}
+
+/** An existing host NIC added to a switch as an OVS port (profile `attach: {nic: …}`); never created or deleted. */
+export interface NicLink {
+  type: 'nic';
+  name: string;
+  switch: string;
+  device: string;               // host interface name
+  vlan?: PortVlan;
 }
 
 /** The lab's management network: an OVS bridge joining every managed node's mgmt0 to a namespace of
@@ -126,4 +182,4 @@ export interface VxlanLink {
   underlay?: { veth: [string, string]; prefix: number }; // switch↔switch only: veth names in the underlay namespaces
 }
 
-export type Link = VethLink | SwitchLink | VxlanLink;
+export type Link = VethLink | SwitchLink | VxlanLink | NicLink;

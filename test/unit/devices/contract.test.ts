@@ -12,7 +12,9 @@ import { CommandRejected } from '../../../src/devices/errors.js';
 import { ReplaySession } from '../../support/recorded.js';
 
 const ROOT = 'fixtures/devices';
-const ALL: Capability[] = ['facts', 'config', 'routes', 'ospf', 'bgp', 'bfd', 'load-replace', 'load-merge', 'compare', 'commit', 'commit-confirm', 'rollback'];
+const ALL: Capability[] = ['facts', 'config', 'routes', 'ospf', 'bgp', 'bfd', 'load-replace', 'load-merge', 'compare', 'commit', 'commit-confirm', 'rollback', 'interfaces', 'ping', 'exec'];
+/** An operation a driver does not even define fails the way callers report it. */
+const absent = (d: Driver, c: Capability) => async (): Promise<never> => { throw new MissingCapability(d.name, c); };
 
 /** The operation that needs each capability (and nothing else). */
 const OPS: Record<Capability, (d: Driver) => Promise<unknown>> = {
@@ -28,6 +30,9 @@ const OPS: Record<Capability, (d: Driver) => Promise<unknown>> = {
   commit: (d) => d.commit({ confirmSeconds: 0 }),
   'commit-confirm': (d) => d.confirm(),
   rollback: (d) => d.rollback(),
+  interfaces: (d) => (d.setInterfaceUp ? d.setInterfaceUp('eth9', false) : absent(d, 'interfaces')()),
+  ping: (d) => (d.ping ? d.ping('192.0.2.1', { count: 1, timeoutMs: 1000 }) : absent(d, 'ping')()),
+  exec: (d) => (d.exec ? d.exec('true') : absent(d, 'exec')()),
 };
 
 const cases = (driver: string): string[] => {
