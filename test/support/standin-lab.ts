@@ -4,7 +4,8 @@
 // VXLAN towards this machine (VNI 1001 → r1:eth1, VNI 1002 → r2:eth1) and a management bridge, and two
 // direct veth "cables" (primary eth2, backup eth3) between the routers. Reached like a real lab: SSH from
 // the host namespace with a key and a known_hosts file, test hosts joined through VXLAN over the underlay
-// sl-up0 (198.18.255.1/30) ↔ up0 (198.18.255.2/30).
+// sl-up0 (198.18.255.1/30) ↔ up0 (198.18.255.2/30); this machine sits on the management LAN with
+// sl-mgmt0 (198.18.254.250/24), as a test server on a lab's management VLAN does.
 //
 // Built OUTSIDE tsunagari's lab engine on purpose: no ledger, no `tsunagari.*` labels of its own, no OVS,
 // no `tsunagari ` ifalias, so `tsunagari cleanup` neither finds nor removes it. Containers carry only
@@ -43,6 +44,10 @@ export const SWITCH_UNDERLAY_ADDR = '198.18.255.2';
 export const UNDERLAY_SUBNET = '198.18.255.0/30';
 export const MGMT_SUBNET = '198.18.254.0/24';
 export const MGMT_GATEWAY = '198.18.254.1';
+/** The test machine's own leg on the management LAN (on-link: the routers need no route back, so a
+ *  scenario that shuts mgmt0 and is reverted gets management back as a real lab's management VLAN does). */
+export const HOST_MGMT_IF = 'sl-mgmt0';
+export const HOST_MGMT_ADDR = '198.18.254.250';
 export const VXLAN_PORT = 4789;
 /** Underlay MTU: room for VXLAN's 50 bytes so the LANs keep 1500 (a physical lab's underlay would too). */
 const UNDERLAY_MTU = 1550;
@@ -259,7 +264,9 @@ async function build(docker: Docker, log: Log): Promise<void> {
     `link add eth3 netns ${p1} type veth peer name eth3 netns ${p2}`,
     `addr add ${HOST_UNDERLAY_ADDR}/30 dev ${HOST_UNDERLAY_IF}`,
     `link set dev ${HOST_UNDERLAY_IF} up`,
-    `route add ${MGMT_SUBNET} via ${SWITCH_UNDERLAY_ADDR} dev ${HOST_UNDERLAY_IF}`,
+    `link add ${HOST_MGMT_IF} type veth peer name host-mgmt netns ${SWITCH_NETNS}`,
+    `addr add ${HOST_MGMT_ADDR}/24 dev ${HOST_MGMT_IF}`,
+    `link set dev ${HOST_MGMT_IF} up`,
   ]);
   await ipBatch(`configure the switch namespace ${SWITCH_NETNS}`, [
     'link set dev lo up',
@@ -278,7 +285,7 @@ async function build(docker: Docker, log: Log): Promise<void> {
       ];
     }),
     'link add brm type bridge stp_state 0',
-    ...ROUTERS.flatMap((r) => [`link set dev ${r}-mgmt0 master brm`, `link set dev ${r}-mgmt0 up`]),
+    ...[...ROUTERS.map((r) => `${r}-mgmt0`), 'host-mgmt'].flatMap((i) => [`link set dev ${i} master brm`, `link set dev ${i} up`]),
     `addr add ${MGMT_GATEWAY}/24 dev brm`,
     'link set dev brm up',
   ], swNs);
@@ -287,7 +294,6 @@ async function build(docker: Docker, log: Log): Promise<void> {
     const ns = `/proc/${pids[r]}/ns/net`;
     await ipBatch(`configure the interfaces of router ${r}`, [
       `addr add ${s.mgmt} dev mgmt0`, 'link set dev mgmt0 up',
-      `route add ${UNDERLAY_SUBNET} via ${MGMT_GATEWAY} dev mgmt0`,
       `addr add ${s.eth1} dev eth1`, 'link set dev eth1 up',
       `addr add ${s.eth2} dev eth2`, 'link set dev eth2 up',
       `addr add ${s.eth3} dev eth3`, 'link set dev eth3 up',
@@ -469,6 +475,10 @@ async function removeAll(docker: Docker, log: Log): Promise<void> {
       if ((e as { statusCode?: number }).statusCode !== 404) errors.push(`container ${c.Names.join(',')}: ${(e as Error).message}`);
     }
   }));
+  if (await hostLinkExists(HOST_MGMT_IF)) {
+    const r = await run('ip', ['link', 'del', 'dev', HOST_MGMT_IF]);
+    if (r.code !== 0 && await hostLinkExists(HOST_MGMT_IF)) errors.push(`${HOST_MGMT_IF}: ${r.stderr.trim()}`);
+  }
   if (await hostLinkExists(HOST_UNDERLAY_IF)) {
     const r = await run('ip', ['link', 'del', 'dev', HOST_UNDERLAY_IF]);
     if (r.code !== 0 && await hostLinkExists(HOST_UNDERLAY_IF)) errors.push(`${HOST_UNDERLAY_IF}: ${r.stderr.trim()}`);
@@ -510,6 +520,7 @@ export async function standinStatus(): Promise<{ present: string[]; problems: st
   for (const c of list) present.push(`container ${c.Names.join(',').replace(/^\//, '')} (${c.State})`);
   if (await netnsExists(SWITCH_NETNS)) present.push(`namespace ${SWITCH_NETNS}`);
   if (await hostLinkExists(HOST_UNDERLAY_IF)) present.push(`host interface ${HOST_UNDERLAY_IF}`);
+  if (await hostLinkExists(HOST_MGMT_IF)) present.push(`host interface ${HOST_MGMT_IF}`);
   const routes = JSON.parse((await run('ip', ['-j', 'route', 'show', MGMT_SUBNET])).stdout || '[]') as Array<{ dev?: string }>;
   if (routes.some((x) => x.dev === HOST_UNDERLAY_IF)) present.push(`host route ${MGMT_SUBNET} via ${SWITCH_UNDERLAY_ADDR}`);
   if (existsSync(standinDir())) present.push(`directory ${standinDir()}`);
