@@ -1,4 +1,4 @@
-@lab:home-nat
+@lab:home-nat @ci
 Feature: Name resolution from a home LAN, and the zero-checksum story
   client asks through the NAT router: "dns" is an Unbound resolver, "auth" an NSD server for
   example.test, "edge" tsunagari's programmable responder for edge.test (behaviours real servers

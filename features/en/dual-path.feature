@@ -1,3 +1,4 @@
+@ci @nightly
 Feature: Two routers, a primary and a backup path
   r1 and r2 run OSPF over a primary path (cost 10) and a backup path (cost 100) between two LANs.
   tsunagari manages both routers over SSH: every configuration it pushes is confirmed through a new

@@ -1,4 +1,4 @@
-@lab:home-nat
+@lab:home-nat @ci
 Feature: Home network behind a NAT router
   The client sits on a LAN behind "nat", which masquerades towards "upstream".
   Upstream has no route back to the LAN: replies reach the client only through NAT.

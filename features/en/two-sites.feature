@@ -1,4 +1,4 @@
-@lab:two-sites
+@lab:two-sites @ci
 Feature: Two sites on one L2 segment over a VXLAN overlay (VNI 77)
 
   Scenario: Hosts of both sites share one subnet across the overlay

@@ -1,5 +1,5 @@
 # language: ja
-@ラボ:home-nat
+@ラボ:home-nat @ci
 機能: 家庭内 LAN からの名前解決と、チェックサム 0 の話
   client は NAT ルータ越しに問い合わせる。dns は Unbound のリゾルバ、auth は example.test の NSD、
   edge は edge.test を返す tsunagari の応答サーバ (本物のサーバはしない振る舞いをする)。

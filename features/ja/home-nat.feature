@@ -1,5 +1,5 @@
 # language: ja
-@ラボ:home-nat
+@ラボ:home-nat @ci
 機能: NAT ルータの内側にある家庭内ネットワーク
   client は LAN にいて、nat が upstream に向けてマスカレードする。
   upstream には LAN への経路がない: 応答が client に届くのは NAT のおかげである。

@@ -6,9 +6,10 @@ import { Scenario } from '../../src/scenario/session.js';
 
 let pool: LabPool | undefined;
 
-/** The run's lab pool, created on first use, rooted at the project the run started in. */
-export function labPool(): LabPool {
-  pool ??= new LabPool({ projectDir: process.cwd(), log: (l) => process.stderr.write(`${l}\n`) });
+/** The run's lab pool, created on first use, rooted at the project the run started in. Its profile:
+ *  the world parameter `profile` (cucumber.js profiles), else $TSUNAGARI_PROFILE, else emulated. */
+export function labPool(profile?: string): LabPool {
+  pool ??= new LabPool({ projectDir: process.cwd(), log: (l) => process.stderr.write(`${l}\n`), ...(profile ? { profile } : {}) });
   return pool;
 }
 
@@ -17,7 +18,8 @@ export class TsunagariWorld extends World {
   constructor(options: IWorldOptions) {
     super(options);
     // Images must reach the report base64-encoded (a Buffer), or the HTML report cannot show them.
-    this.s = new Scenario(labPool(), (data, mediaType) =>
+    const profile = (options.parameters as { profile?: unknown } | undefined)?.profile;
+    this.s = new Scenario(labPool(typeof profile === 'string' ? profile : undefined), (data, mediaType) =>
       (typeof data !== 'string' ? this.attach(data, mediaType)
         : mediaType.startsWith('image/') ? this.attach(Buffer.from(data, 'utf8'), mediaType) : this.attach(data, mediaType)));
   }
