@@ -12,12 +12,25 @@ function build(lab: Lab): { vs: Vertex[]; es: Edge[] } {
   const vs: Vertex[] = [];
   for (const n of lab.nodes) vs.push({ id: `n:${n.name}`, label: n.name, sub: `${n.kind} · ${n.runtime}`, shape: 'node', x: 0, y: 0 });
   for (const s of lab.switches) vs.push({ id: `s:${s.name}`, label: s.name, sub: `OVS ${s.bridge}`, shape: 'switch', x: 0, y: 0 });
+  // A profile's external devices: drawn like nodes, said to be devices reached over SSH.
+  for (const x of lab.external ?? []) vs.push({ id: `n:${x.name}`, label: x.name, sub: `external ${x.driver} · ${x.access.host}`, shape: 'node', x: 0, y: 0 });
   const addr = (node: string, iface: string): string => {
-    const i = lab.nodes.find((n) => n.name === node)?.interfaces.find((x) => x.name === iface);
+    const i = [...lab.nodes, ...(lab.external ?? [])].find((n) => n.name === node)?.interfaces.find((x) => x.name === iface);
     return [iface, ...(i?.addresses ?? [])].join(' ');
   };
   const es: Edge[] = [];
   for (const l of lab.links) es.push(edgeOf(l, addr, vs));
+  for (const l of lab.externalLinks ?? []) {
+    // A device's cable into an attached segment meets it where the uplink ends: the lab's VTEP or our NIC.
+    let b = l.b ? `n:${l.b.node}` : `s:${l.segment}`;
+    if (!l.b && l.segment) {
+      const up = lab.links.find((u) => (u.type === 'nic' && u.switch === l.segment) || (u.type === 'vxlan' && u.a.kind === 'switch' && u.a.switch === l.segment && u.b.kind === 'remote'));
+      if (up?.type === 'nic') b = `r:nic:${up.device}`;
+      else if (up?.type === 'vxlan' && up.b.kind === 'remote') b = `r:${up.b.address}`;
+    }
+    if (!vs.some((v) => v.id === b)) continue;
+    es.push({ a: `n:${l.a.node}`, b, aLabel: addr(l.a.node, l.a.iface), bLabel: l.b ? addr(l.b.node, l.b.iface) : '', mid: l.name.replace(/ \(device side\)$/, ''), dashed: false });
+  }
   return { vs, es };
 }
 
