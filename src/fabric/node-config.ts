@@ -3,7 +3,7 @@
 // node's namespace (configureNode: one `nsenter … sh` per node instead of one per tool).
 // Must not create links or touch other namespaces.
 import type { Node } from '../topology/types.js';
-import { run } from '../util/exec.js';
+import { run, type RunResult } from '../util/exec.js';
 import { explainBatch } from './host.js';
 
 export function nodeConfigLines(node: Node): string[] {
@@ -57,10 +57,12 @@ for a; do
 done`;
 
 /** Addresses, routes, sysctls and offloads of one node, in one process in its namespace. */
-export async function configureNode(node: Node, nsPath: string, extraFirst: string[] = [], switchIfaces: ReadonlySet<string> = new Set()): Promise<void> {
+export async function configureNode(node: Node, nsPath: string, extraFirst: string[] = [], switchIfaces: ReadonlySet<string> = new Set(),
+  /** Runs `nsenter --net=<nsPath> …` elsewhere (another machine's agent); default: here. */
+  runner: (argv: string[], input: string) => Promise<RunResult> = (argv, input) => run(argv[0] as string, argv.slice(1), { input, timeoutMs: 30_000 })): Promise<void> {
   const lines = [...extraFirst, ...nodeConfigLines(node)];
   const args = [...nodeSysctls(node).map((kv) => `sysctl=${kv}`), ...offloadOffInterfaces(node, switchIfaces).map((i) => `txoff=${i}`)];
-  const r = await run('nsenter', [`--net=${nsPath}`, 'sh', '-c', CONFIG_SCRIPT, 'tsunagari-config', ...args], { input: lines.join('\n') + '\n', timeoutMs: 30_000 });
+  const r = await runner(['nsenter', `--net=${nsPath}`, 'sh', '-c', CONFIG_SCRIPT, 'tsunagari-config', ...args], lines.join('\n') + '\n');
   if (r.code === 0) return;
   const err = r.stderr.split('\n');
   const mark = err.map((l, i) => (l.startsWith('@') ? i : -1)).filter((i) => i >= 0).pop();

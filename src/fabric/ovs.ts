@@ -22,11 +22,15 @@ function ovsMap(cell: unknown): Record<string, string> {
   return out;
 }
 
+/** Runs `ovs-vsctl` with these arguments somewhere else (another machine's agent); resolves with stdout. */
+export type VsctlRunner = (argv: string[]) => Promise<string>;
+
 export class Ovs {
-  constructor(readonly db: string) {}
+  constructor(readonly db: string, private readonly runner?: VsctlRunner) {}
 
   vsctl(args: string[]): Promise<string> {
-    return runOk('ovs-vsctl', [`--db=${this.db}`, '--timeout=30', ...args], { timeoutMs: 40000 });
+    const argv = [`--db=${this.db}`, '--timeout=30', ...args];
+    return this.runner ? this.runner(['ovs-vsctl', ...argv]) : runOk('ovs-vsctl', argv, { timeoutMs: 40000 });
   }
 
   /** Adds all bridges in one transaction; fails (creating none) if any name exists already. */

@@ -6,6 +6,7 @@ import type { DiscoveredNode } from '../runtime/types.js';
 import type { OvsObject } from '../fabric/ovs.js';
 import { discoverHostIfs, type HostIf } from '../fabric/host.js';
 import { Ledger } from './ledger.js';
+import { discoverRemote, machinesToCheck, remoteCount, remoteLabs, type RemoteFound } from '../machines/lab.js';
 
 export interface Found {
   containers: DiscoveredNode[];
@@ -14,7 +15,8 @@ export interface Found {
   ports: OvsObject[];
   hostIfs: HostIf[];
   ledgers: Ledger[];
-  count: number;               // resources (not ledgers)
+  remote: RemoteFound[];       // on other machines (docs/machines.md), found through ledgers and the machine registry
+  count: number;               // resources (not ledgers), on every machine
   skipped: string[];           // engines not consulted, with the reason
 }
 
@@ -34,14 +36,19 @@ export async function discoverLab(ctx: Context, lab: string | undefined, o: Disc
     discoverHostIfs(lab),
   ]);
   const ledgers = Ledger.all().filter((l) => !lab || l.data.lab === lab);
-  const count = containers.length + namespaces.length + ovsFound.bridges.length + ovsFound.ports.length + hostIfs.length;
-  return { containers, namespaces, bridges: ovsFound.bridges, ports: ovsFound.ports, hostIfs, ledgers, count, skipped };
+  const machines = machinesToCheck(ledgers, lab);
+  const remote = machines.length ? await discoverRemote(ctx, lab, machines) : { found: [], skipped: [] };
+  skipped.push(...remote.skipped);
+  const count = containers.length + namespaces.length + ovsFound.bridges.length + ovsFound.ports.length + hostIfs.length +
+    remote.found.reduce((n, f) => n + remoteCount(f), 0);
+  return { containers, namespaces, bridges: ovsFound.bridges, ports: ovsFound.ports, hostIfs, ledgers, remote: remote.found, count, skipped };
 }
 
 /** Lab names that have anything on this machine. */
 export function labsIn(f: Found): string[] {
   const s = new Set<string>();
   for (const x of [...f.containers, ...f.namespaces, ...f.bridges, ...f.ports, ...f.hostIfs]) s.add(x.lab);
+  for (const r of f.remote) for (const l of remoteLabs(r)) s.add(l);
   for (const l of f.ledgers) s.add(l.data.lab);
   return [...s].sort();
 }

@@ -8,6 +8,7 @@ import { deleteHostIfs, hostIfDetails, waitHostIfsGone } from '../fabric/host.js
 import { deleteNetnsMany, listNetns } from '../runtime/netns.js';
 import { closeProbeAgents } from '../probes/runner-client.js';
 import { removeLabFiles } from './services.js';
+import { remoteCount, remoteOf, removeRemote, retireIdleMachines } from '../machines/lab.js';
 import { restoreDevices } from '../devices/snapshot.js';
 
 export interface TeardownResult { lab: string; removed: { containers: number; namespaces: number; bridges: number; interfaces: number }; skipped: string[]; }
@@ -21,7 +22,7 @@ export async function teardown(ctx: Context, lab: string, o: { ledger?: Ledger }
     docker: topo ? topo.nodes.some((n) => n.runtime === 'docker') || ledger!.data.containers.length > 0 : undefined,
     ovs: topo ? topo.switches.length > 0 || ledger!.data.bridges.length > 0 : undefined,
   });
-  const result = await removeFound(ctx, found, ledger ? [ledger] : []);
+  const result = await removeFound(ctx, found, ledger ? [ledger] : [], [lab]);
   removeLabFiles(lab);   // logs and control sockets of netns services (their processes died with the namespaces)
   ledger?.remove();
   // External devices are never torn down, but what a run changed on them (and did not undo) is put back.
@@ -31,11 +32,13 @@ export async function teardown(ctx: Context, lab: string, o: { ledger?: Ledger }
   return { lab, ...result };
 }
 
-async function removeFound(ctx: Context, found: Found, ledgers: Ledger[]): Promise<Omit<TeardownResult, 'lab'>> {
+async function removeFound(ctx: Context, found: Found, ledgers: Ledger[], labs: string[]): Promise<Omit<TeardownResult, 'lab'>> {
+  // Other machines first (docs/machines.md): their VXLAN devices point at ours.
+  const remote = await removeRemote(ctx, found.remote, ledgers, labs);
   // Our probe agents in the lab's nodes first: one in a container's namespace would keep it (and its
   // interfaces) alive after the container is gone. Other processes' agents notice by themselves.
   await closeProbeAgents([
-    ...ledgers.flatMap((l) => Object.values(l.data.handles).map((h) => h.netnsPath)),
+    ...ledgers.flatMap((l) => Object.values(l.data.handles).filter((h) => !h.machine).map((h) => h.netnsPath)),
     ...found.namespaces.map((n) => `/run/netns/${n.ref}`),
   ]);
   // OVS first: bridges (with their ports), then labelled ports left on other bridges.
@@ -69,7 +72,10 @@ async function removeFound(ctx: Context, found: Found, ledgers: Ledger[]): Promi
   // delete any that stayed (its peer was in a namespace that is not ours to delete).
   await deleteHostIfs(await waitHostIfsGone(withNode, 2000));
   return {
-    removed: { containers: found.containers.length, namespaces: ns.size, bridges: bridgeNames.size, interfaces: ifs.size },
+    removed: {
+      containers: found.containers.length + remote.containers, namespaces: ns.size,
+      bridges: bridgeNames.size + remote.bridges, interfaces: ifs.size + remote.interfaces,
+    },
     skipped: found.skipped,
   };
 }
@@ -85,11 +91,14 @@ export async function cleanupAll(ctx: Context): Promise<TeardownResult[]> {
       containers: found.containers.filter(only), namespaces: found.namespaces.filter(only),
       bridges: found.bridges.filter(only), ports: found.ports.filter(only), hostIfs: found.hostIfs.filter(only),
       ledgers: found.ledgers.filter((l) => l.data.lab === lab),
+      remote: found.remote.map((r) => remoteOf(r, lab)),
     };
-    const r = await removeFound(ctx, part, part.ledgers);
+    const r = await removeFound(ctx, part, part.ledgers, [lab]);
     removeLabFiles(lab);
     for (const l of part.ledgers) l.remove();
     results.push({ lab, ...r });
   }
+  // Other machines with nothing of any lab on them: their agent and registry entry go too.
+  await retireIdleMachines(ctx, found.remote.filter((r) => remoteCount(r) === 0));
   return results;
 }

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 
 export interface Owner { lab: string; run: string; }
 
-export const DOCKER_LABEL = { lab: 'tsunagari.lab', run: 'tsunagari.run', node: 'tsunagari.node', kind: 'tsunagari.kind' } as const;
+export const DOCKER_LABEL = { lab: 'tsunagari.lab', run: 'tsunagari.run', node: 'tsunagari.node', kind: 'tsunagari.kind', machine: 'tsunagari.machine' } as const;
 export const OVS_KEY = { lab: 'tsunagari-lab', run: 'tsunagari-run', name: 'tsunagari-name' } as const;
 const ALIAS_PREFIX = 'tsunagari ';
 

@@ -8,6 +8,7 @@ import type { NodeHandle } from '../runtime/types.js';
 import { paths } from '../setup/paths.js';
 import { UserError } from '../util/errors.js';
 import type { ManagementState } from './management.js';
+import type { MachineRecord } from '../machines/lab.js';
 
 export interface LedgerData {
   version: 1;
@@ -24,6 +25,7 @@ export interface LedgerData {
   namespaces: string[];
   containers: string[];                // container names
   management?: ManagementState;        // labs with managed nodes: client key file, pinned host keys
+  machines?: MachineRecord[];          // other machines (how to reach them: paths only) and what is about to be / was created there
 }
 
 export function ledgerPath(lab: string): string {

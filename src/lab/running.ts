@@ -3,7 +3,8 @@
 // Must not create or remove lab resources.
 import { readFileSync } from 'node:fs';
 import type { ExternalNode, Lab, Node } from '../topology/types.js';
-import type { NodeHandle } from '../runtime/types.js';
+import type { NodeHandle, Runtime } from '../runtime/types.js';
+import { nodeRuntime } from '../machines/lab.js';
 import type { RunOptions, RunResult } from '../util/exec.js';
 import { UserError, knownList } from '../util/errors.js';
 import { Ledger } from './ledger.js';
@@ -36,9 +37,19 @@ export class RunningLab {
     return n;
   }
 
-  /** The node's handle, with a container's current pid. */
+  /** The other machine a node runs on (docs/machines.md), or undefined for this machine. */
+  machineOf(name: string): string | undefined {
+    return this.node(name).machine;
+  }
+
+  /** The node's handle, with a container's current pid. Refused for a node on another machine: its pid
+   *  and namespace are that machine's (exec and commandPrefix reach it through its engine). */
   async handle(name: string): Promise<NodeHandle> {
     const node = this.node(name);
+    if (node.machine) {
+      throw new UserError(`cannot use node ${name} of lab ${this.name} here (it runs on machine ${node.machine}, and this step needs its network namespace on this machine)`,
+        `probe it from a node on this machine (e.g. \`… can reach ${name}\`), or run commands in it: \`tsunagari exec ${this.name} ${name} -- …\``);
+    }
     const h = this.ledger.data.handles[name];
     if (!h) throw new UserError(`node ${name} of lab ${this.name} was never created (state ${this.ledger.data.state})`, `\`tsunagari down ${this.name}\` and up again`);
     if (h.runtime !== 'docker') return h;
@@ -59,13 +70,29 @@ export class RunningLab {
     return fresh;
   }
 
+  /** A node on another machine: its handle and that machine's runtime (commands go through its engine). */
+  private async remote(name: string): Promise<{ h: NodeHandle; rt: Runtime }> {
+    const node = this.node(name);
+    const h = this.ledger.data.handles[name];
+    if (!h) throw new UserError(`node ${name} of lab ${this.name} was never created (state ${this.ledger.data.state})`, `\`tsunagari down ${this.name}\` and up again`);
+    return { h, rt: await nodeRuntime(this.ctx, this.lab, node) };
+  }
+
   async exec(name: string, argv: string[], opts?: RunOptions): Promise<RunResult> {
+    if (this.node(name).machine) {
+      const { h, rt } = await this.remote(name);
+      return rt.exec(h, argv, opts);
+    }
     const h = await this.handle(name);
     return (await this.ctx.runtime(h.runtime)).exec(h, argv, opts);
   }
 
   /** argv prefix that runs a command inside the node with the caller's terminal attached. */
   async commandPrefix(name: string): Promise<string[]> {
+    if (this.node(name).machine) {
+      const { h, rt } = await this.remote(name);
+      return rt.commandPrefix(h);
+    }
     const h = await this.handle(name);
     return (await this.ctx.runtime(h.runtime)).commandPrefix(h);
   }

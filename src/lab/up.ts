@@ -3,7 +3,7 @@
 // every resource in the ledger *before* creating it.
 // On any error or abort (Ctrl-C), it unwinds through teardown so no partial lab is left behind.
 import type { Lab, NicLink, Node, SwitchLink, VethLink, VxlanLink } from '../topology/types.js';
-import type { NodeHandle } from '../runtime/types.js';
+import type { NodeHandle, Runtime } from '../runtime/types.js';
 import { UserError } from '../util/errors.js';
 import { mapLimit } from '../util/exec.js';
 import { Ledger, alive } from './ledger.js';
@@ -23,6 +23,8 @@ import {
   managementHostIfs, managementLinkLines, managementPorts, readHostKey,
 } from './management.js';
 import { avoidOtherLabs } from '../topology/management.js';
+import { checkMachines, MachinesUp, nodeRuntime } from '../machines/lab.js';
+import { sliceFor } from '../machines/slice.js';
 
 export type Phase = 'check' | 'node' | 'switch' | 'link' | 'config' | 'service' | 'exec' | 'ready' | 'unwind';
 export interface Progress { phase: Phase; name: string; status: 'start' | 'done' | 'fail'; ms?: number; detail?: string; }
@@ -61,52 +63,61 @@ export async function up(ctx: Context, given: Lab, opts: UpOptions = {}): Promis
   await step('check', 'no lab of that name is up', () => assertAbsent(ctx, lab));
   // A management subnet tsunagari chose moves away from other labs' (one from the file stays as written).
   lab = avoidOtherLabs(lab, Ledger.all().filter((l) => l.data.lab !== lab.name).flatMap((l) => l.data.topology.management?.subnet ?? []));
+  // Other machines (docs/machines.md): their engines answer, and the addresses between them are known.
+  if (lab.machines?.length) lab = await step('check', `machines ${lab.machines.map((m) => m.name).join(', ')} answer`, () => checkMachines(ctx, lab));
   const run = newRunId();
   const owner: Owner = { lab: lab.name, run };
   const ledger = Ledger.create(lab, run);
   ledger.save();
 
   try {
-    await step('check', 'host names are free', () => assertHostNamesFree(lab));
+    // What this machine creates; the rest is created through the other machines' engines and agents.
+    const here = lab.machines?.length ? sliceFor(lab, undefined) : lab;
+    const remote = new MachinesUp(ctx, lab, ledger, owner, step);
+    await step('check', 'host names are free', () => assertHostNamesFree(here));
+    await remote.prepare();
     if (lab.management) {
       // The lab's SSH client key, before any node exists (the ledger names the file; down removes it).
       ledger.data.management = { ...createClientKey(lab.name), hostKeys: {} };
       ledger.save();
     }
-    const needOvs = lab.switches.length > 0 || !!lab.management;
+    const needOvs = here.switches.length > 0 || !!lab.management;
     const [ovs] = await Promise.all([
       needOvs ? ctx.ovs() : undefined,
-      lab.nodes.some((n) => n.runtime === 'docker') ? ctx.docker() : undefined,
+      here.nodes.some((n) => n.runtime === 'docker') ? ctx.docker() : undefined,
     ]);
 
     // 1. Nodes, in parallel.
-    ledger.intend('containers', lab.nodes.filter((n) => n.runtime === 'docker').map((n) => n.container));
-    ledger.intend('namespaces', lab.nodes.filter((n) => n.runtime === 'netns').map((n) => n.netns));
+    ledger.intend('containers', here.nodes.filter((n) => n.runtime === 'docker').map((n) => n.container));
+    ledger.intend('namespaces', here.nodes.filter((n) => n.runtime === 'netns').map((n) => n.netns));
     const handles: Record<string, NodeHandle> = {};
-    await mapLimit(lab.nodes, opts.parallel ?? 4, (node) => step('node', node.name, async () => {
-      const rt = await ctx.runtime(node.runtime);
-      handles[node.name] = await rt.create(node, owner);
-      ledger.data.handles[node.name] = handles[node.name] as NodeHandle;
-      ledger.save();
-    }));
+    await Promise.all([
+      mapLimit(here.nodes, opts.parallel ?? 4, (node) => step('node', node.name, async () => {
+        const rt = await ctx.runtime(node.runtime);
+        handles[node.name] = await rt.create(node, owner);
+        ledger.data.handles[node.name] = handles[node.name] as NodeHandle;
+        ledger.save();
+      })),
+      remote.nodes(handles, opts.parallel ?? 4),
+    ]);
 
     // 2. Switches (and the management bridge): one OVS transaction.
-    const bridges = [...lab.switches.map((s) => ({ bridge: s.bridge, name: s.name })), ...managementBridge(lab)];
+    const bridges = [...here.switches.map((s) => ({ bridge: s.bridge, name: s.name })), ...managementBridge(lab)];
     if (ovs && bridges.length) {
       ledger.intend('bridges', bridges.map((b) => b.bridge));
       await step('switch', bridges.map((b) => b.name).join(', '), () => ovs.addBridges(owner, bridges));
     }
 
     // 3. Links.
-    const veths = lab.links.filter((l): l is VethLink => l.type === 'veth');
-    const sports = lab.links.filter((l): l is SwitchLink => l.type === 'switch');
-    const vxlans = lab.links.filter((l): l is VxlanLink => l.type === 'vxlan');
-    const nics = lab.links.filter((l): l is NicLink => l.type === 'nic');
+    const veths = here.links.filter((l): l is VethLink => l.type === 'veth');
+    const sports = here.links.filter((l): l is SwitchLink => l.type === 'switch');
+    const vxlans = here.links.filter((l): l is VxlanLink => l.type === 'vxlan');
+    const nics = here.links.filter((l): l is NicLink => l.type === 'nic');
     ledger.intend('hostIfs', [...sports.map((l) => l.hostIf), ...vxlans.flatMap(vxlanHostIfs), ...managementHostIfs(lab)]);
     ledger.intend('namespaces', [...vxlans.flatMap(vxlanNamespaces), ...(lab.management ? [lab.management.netns] : [])]);
     if (lab.management) await step('link', `management namespace ${lab.management.netns}`, () => createManagementNetns(lab, owner));
     const h = (n: string): NodeHandle => handles[n] as NodeHandle;
-    const nodeByName = new Map(lab.nodes.map((n) => [n.name, n]));
+    const nodeByName = new Map(here.nodes.map((n) => [n.name, n]));
     const mtuOf = (l: SwitchLink): number | undefined =>
       nodeByName.get(l.node.node)?.interfaces.find((i) => i.name === l.node.iface)?.mtu;
     const mgmtLines = managementLinkLines(lab, handles, owner);
@@ -122,7 +133,7 @@ export async function up(ctx: Context, given: Lab, opts: UpOptions = {}): Promis
       await step('link', l.name, () => createVxlanSwitchSides(l, owner));
     }
     if (ovs) {
-      const swByName = new Map(lab.switches.map((s) => [s.name, s]));
+      const swByName = new Map(here.switches.map((s) => [s.name, s]));
       const ports = [...sports.map((l) => switchPortSpec(l, swByName.get(l.switch) as (typeof lab.switches)[number])), ...managementPorts(lab)];
       for (const l of vxlans) {
         for (const s of [l.a, l.b]) {
@@ -133,6 +144,7 @@ export async function up(ctx: Context, given: Lab, opts: UpOptions = {}): Promis
       for (const l of nics) ports.push({ bridge: (swByName.get(l.switch) as (typeof lab.switches)[number]).bridge, port: l.device, name: l.name, ...(l.vlan ? { vlan: l.vlan } : {}) });
       if (ports.length) await step('link', `${ports.length} switch ports`, () => ovs.addPorts(owner, ports));
     }
+    await remote.fabric(handles);
 
     // 4. Addresses and routes inside each node; VXLAN devices of node↔node links first.
     const nodeVx = new Map<string, string[]>();
@@ -142,10 +154,11 @@ export async function up(ctx: Context, given: Lab, opts: UpOptions = {}): Promis
         if (x) nodeVx.set(x.node, [...(nodeVx.get(x.node) ?? []), x.line]);
       }
     }
-    await mapLimit(lab.nodes, 4, (node) => step('config', node.name, async () => {
+    await mapLimit(here.nodes, 4, (node) => step('config', node.name, async () => {
       const path = h(node.name).netnsPath;
       await configureNode(node, path, nodeVx.get(node.name) ?? [], new Set(sports.filter((l) => l.node.node === node.name).map((l) => l.node.iface)));
     }));
+    await remote.config(handles);
     if (lab.management) {
       const m = lab.management;
       await step('config', `management ${m.subnet}`, () => configureManagement(lab, handles));
@@ -158,7 +171,7 @@ export async function up(ctx: Context, given: Lab, opts: UpOptions = {}): Promis
     // 5. Services of the kinds (unbound, nsd, the responder): started, then waited for until they answer.
     //    A managed node's host key is pinned as soon as its service (with sshd) is ready, read through the container.
     await mapLimit(lab.nodes.filter((n) => serviceOf(n)), 4, (node) => step('service', `${node.name} (${serviceOf(node)!.server})`, async () => {
-      const rt = await ctx.runtime(node.runtime);
+      const rt = await nodeRuntime(ctx, lab, node);
       await startService(rt, h(node.name), lab.name, node);
       if (node.management) {
         ledger.data.management!.hostKeys[node.name] = await readHostKey(rt, h(node.name), node);
@@ -168,7 +181,7 @@ export async function up(ctx: Context, given: Lab, opts: UpOptions = {}): Promis
 
     // 6. Start commands, nodes in parallel, lines in order.
     await mapLimit(lab.nodes.filter((n) => n.exec.length), 4, (node) => step('exec', node.name, async () => {
-      await runStartCommands(ctx, node, h(node.name));
+      await runStartCommands(await nodeRuntime(ctx, lab, node), node, h(node.name));
     }));
 
     ledger.data.state = 'up';
@@ -187,8 +200,7 @@ export async function up(ctx: Context, given: Lab, opts: UpOptions = {}): Promis
   }
 }
 
-async function runStartCommands(ctx: Context, node: Node, h: NodeHandle): Promise<void> {
-  const rt = await ctx.runtime(node.runtime);
+async function runStartCommands(rt: Runtime, node: Node, h: NodeHandle): Promise<void> {
   for (const line of node.exec) {
     const r = await rt.exec(h, ['sh', '-c', line], { timeoutMs: 60000 });
     if (r.code !== 0) {

@@ -13,7 +13,8 @@ import { NODE_PATH } from './types.js';
 
 export class DockerRuntime implements Runtime {
   readonly name = 'docker' as const;
-  constructor(readonly docker: Docker) {}
+  /** `machine`: the other machine whose engine `docker` is (its containers are labelled with it). */
+  constructor(readonly docker: Docker, readonly machine?: string) {}
 
   async create(node: Node, owner: Owner): Promise<NodeHandle> {
     const image = node.image as string;
@@ -30,7 +31,10 @@ export class DockerRuntime implements Runtime {
       Image: image,
       Hostname: node.name,
       Env: Object.entries(node.env).map(([k, v]) => `${k}=${v}`),
-      Labels: { [DOCKER_LABEL.lab]: owner.lab, [DOCKER_LABEL.run]: owner.run, [DOCKER_LABEL.node]: node.name, [DOCKER_LABEL.kind]: node.kind },
+      Labels: {
+        [DOCKER_LABEL.lab]: owner.lab, [DOCKER_LABEL.run]: owner.run, [DOCKER_LABEL.node]: node.name, [DOCKER_LABEL.kind]: node.kind,
+        ...(this.machine ? { [DOCKER_LABEL.machine]: this.machine } : {}),
+      },
       HostConfig: {
         NetworkMode: 'none',
         // Never the machine's own resolver: a lookup inside a node must not leave for an address tsunagari
@@ -54,6 +58,9 @@ export class DockerRuntime implements Runtime {
     const info = await container.inspect();
     const pid = info.State.Pid;
     if (!pid) throw new Error(`container ${node.container} of node ${node.name} did not start (state ${info.State.Status})`);
+    if (this.machine) {
+      return { node: node.name, runtime: 'docker', nsRef: String(pid), netnsPath: `machine:${this.machine}:/proc/${pid}/ns/net`, pid, containerId: info.Id, machine: this.machine };
+    }
     return { node: node.name, runtime: 'docker', nsRef: String(pid), netnsPath: `/proc/${pid}/ns/net`, pid, containerId: info.Id };
   }
 

@@ -16,6 +16,9 @@ export interface NodeHandle {
   /** Process whose mount/pid namespaces are the node's (docker), for commands needing its filesystem. */
   pid?: number;
   containerId?: string;
+  /** The other machine the node runs on (docs/machines.md); absent = this machine. Then pid, nsRef and
+   *  netnsPath are that machine's: never usable here (netnsPath is `machine:<name>:…` so nothing opens it). */
+  machine?: string;
 }
 
 export interface DiscoveredNode extends Owner {

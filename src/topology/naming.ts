@@ -11,6 +11,7 @@
 //   management bridge   t<labid>m         e.g. t3f9a1cm              (OVS, one per lab)
 //   management port     t<labid>m<i>      e.g. t3f9a1cm2             (host end of node i's mgmt0)
 //   management gw port  t<labid>mg                                  (host end of the namespace's gw0)
+//   stretch VXLAN port  t<labid>s<i>m<j>                            (switch i stretched to machine j, on both machines)
 //
 // Host interfaces are at most 15 chars (IFNAMSIZ-1); with i < 1000 every name above fits. Ownership is
 // never read from these names: it is carried by labels (Docker labels, OVS external_ids, ifalias).
@@ -31,6 +32,7 @@ export const mgmtNetnsName = (lab: string): string => `tsunagari-${lab}-mgmt`;
 export const mgmtBridgeName = (id: string): string => `t${id}m`;
 export const mgmtPortName = (id: string, nodeIndex: number): string => `t${id}m${nodeIndex}`;
 export const mgmtGatewayPortName = (id: string): string => `t${id}mg`;
+export const stretchPortName = (id: string, switchIndex: number, machineIndex: number): string => `t${id}s${switchIndex}m${machineIndex}`;
 
 /** Linux interface names: 1..15 chars, no '/', ':', whitespace; not '.' or '..'. */
 export function isValidIfName(name: string): boolean {

@@ -20,6 +20,33 @@ export interface Lab {
   external?: ExternalNode[];
   /** Links of the topology that are physical cables of external devices: not created, controlled through a device. */
   externalLinks?: ExternalLink[];
+  /** Other machines (Docker engines) nodes and switches are placed on (profile `machines:`/`placement:`,
+   *  docs/machines.md); absent = everything on this machine. */
+  machines?: Machine[];
+}
+
+/** Another machine nodes and switches can be placed on: its Docker engine and its underlay address
+ *  (src/machines/). Paths are absolute (expanded when the profile was read); never secrets. */
+export interface Machine {
+  name: string;
+  /** `tcp://host:port` (with tls) or `ssh://user@host[:port]` (the remote needs `docker system dial-stdio`). */
+  docker: string;
+  tls?: { ca: string; cert: string; key: string };
+  ssh?: MachineSsh;
+  /** The machine's underlay address: VXLAN between machines is sent to it. */
+  vtep: string;
+  /** This machine's address towards it (default: the source address of the route to vtep). */
+  localVtep?: string;
+}
+
+/** SSH access to a machine's engine: a host key source and a credential source, as for external devices. */
+export interface MachineSsh {
+  knownHosts?: string;
+  hostKey?: string[];
+  privateKeyFile?: string;
+  privateKeyEnv?: string;
+  passphraseEnv?: string;
+  agent?: boolean;
 }
 
 export interface Profile {
@@ -106,6 +133,7 @@ export interface Node {
   capabilities: string[];       // docker CapAdd (from the kind)
   responder?: string;           // kind responder: absolute path of its behaviour fixture (docs/responder.md)
   management?: NodeManagement;  // managed kinds (frr): mgmt0 on the lab's management network
+  machine?: string;             // the other machine it runs on (Lab.machines); absent = this machine
 }
 
 export interface Interface {
@@ -134,6 +162,8 @@ export interface Switch {
   name: string;                 // name in the topology
   bridge: string;               // OVS bridge name on the host (naming.ts), <= 15 chars
   ports: Record<string, PortVlan>; // per-port VLAN settings declared under the switch, by port name
+  machine?: string;             // the machine holding its bridge (Lab.machines); absent = this machine.
+                                // Members on other machines get a bridge of the same name there (stretched).
 }
 
 export interface PortVlan {
@@ -164,7 +194,7 @@ export interface SwitchLink {
 }
 
 export type VxlanSide =
-  | { kind: 'switch'; switch: string; hostIf: string; local: string; underlayNs?: string }
+  | { kind: 'switch'; switch: string; hostIf: string; local: string; underlayNs?: string; machine?: string }
   | { kind: 'node'; node: string; iface: string; local: string }
   | { kind: 'remote'; address: string };
 
@@ -180,6 +210,7 @@ export interface VxlanLink {
   a: VxlanSide;
   b: VxlanSide;
   underlay?: { veth: [string, string]; prefix: number }; // switch↔switch only: veth names in the underlay namespaces
+  stretch?: boolean;            // added by placement: joins the bridges of one switch on two machines
 }
 
 export type Link = VethLink | SwitchLink | VxlanLink | NicLink;
