@@ -1,12 +1,15 @@
-// Writes schema/topology.schema.json from the zod schema in src/topology/schema.ts (`npm run schema`).
-// The file is committed so editors find it; a unit test fails when it is out of date.
-// Touches only that one file.
+// Writes schema/topology.schema.json and schema/inventory.schema.json from the zod schemas in
+// src/topology/schema.ts and src/topology/inventory.ts (`npm run schema`). The files are committed so
+// editors find them; a unit test fails when one is out of date. Touches only those two files.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { topologyJsonSchemaText } from '../src/topology/schema.js';
+import { inventoryJsonSchemaText } from '../src/topology/inventory.js';
 
-const out = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'schema', 'topology.schema.json');
-mkdirSync(dirname(out), { recursive: true });
-writeFileSync(out, topologyJsonSchemaText());
-console.log(`wrote ${out}`);
+const dir = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'schema');
+mkdirSync(dir, { recursive: true });
+for (const [name, text] of [['topology.schema.json', topologyJsonSchemaText()], ['inventory.schema.json', inventoryJsonSchemaText()]] as const) {
+  writeFileSync(resolve(dir, name), text);
+  console.log(`wrote ${resolve(dir, name)}`);
+}

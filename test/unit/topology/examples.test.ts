@@ -2,9 +2,10 @@
 // Schema is the one the zod schema generates.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadTopology } from '../../../src/topology/load.js';
+import { applyProfile, inventoryJsonSchemaText, looksLikeInventory } from '../../../src/topology/inventory.js';
 import { topologyJsonSchemaText } from '../../../src/topology/schema.js';
 import { labId, portName, underlayNs, vxlanPortName } from '../../../src/topology/naming.js';
 import type { Lab, Node } from '../../../src/topology/types.js';
@@ -22,7 +23,26 @@ test('schema/topology.schema.json is up to date (run `npm run schema`)', () => {
   assert.equal(readFileSync('schema/topology.schema.json', 'utf8'), topologyJsonSchemaText());
 });
 
-const examples = readdirSync('topologies').filter((f) => f.endsWith('.yaml')).sort();
+test('schema/inventory.schema.json is up to date (run `npm run schema`)', () => {
+  assert.equal(readFileSync('schema/inventory.schema.json', 'utf8'), inventoryJsonSchemaText());
+});
+
+const examples = readdirSync('topologies').filter((f) => f.endsWith('.yaml') && !looksLikeInventory(f)).sort();
+const inventories = readdirSync('topologies').filter((f) => f.endsWith('.yaml') && looksLikeInventory(f)).sort();
+
+test('the lab profile of dual-path exists', () => {
+  assert.ok(inventories.includes('dual-path.lab.yaml'));
+});
+
+for (const f of inventories) {
+  test(`topologies/${f} applies cleanly to its topology and points editors at the inventory schema`, async () => {
+    const text = readFileSync(`topologies/${f}`, 'utf8');
+    assert.equal(text.split('\n')[0], '# yaml-language-server: $schema=../schema/inventory.schema.json');
+    const [base, profile] = f.split('.') as [string, string];
+    const lab = applyProfile(await loadTopology(`topologies/${base}.yaml`), profile, existsSync);
+    assert.equal(lab.profile?.name, profile);
+  });
+}
 
 test('the three example labs exist', () => {
   for (const f of ['dual-path.yaml', 'home-nat.yaml', 'two-sites.yaml']) assert.ok(examples.includes(f), f);
