@@ -22,7 +22,8 @@ function linkRow(l: Link): string[] {
 export async function labTables(r: RunningLab): Promise<string> {
   const d = r.ledger.data;
   const lab = r.lab;
-  const head = `lab ${lab.name}  state ${d.state}  run ${d.run}  since ${d.startedAt}${d.file ? `  file ${d.file}` : ''}`;
+  const head = `lab ${lab.name}  state ${d.state}  run ${d.run}  since ${d.startedAt}${d.file ? `  file ${d.file}` : ''}` +
+    (lab.profile ? `\nprofile ${lab.profile.name}  inventory ${lab.profile.file}` : '');
   const nodes: string[][] = [['NODE', 'KIND', 'RUNTIME', 'WHERE', 'ADDRESSES']];
   for (const n of lab.nodes) {
     const h = d.handles[n.name];
@@ -31,10 +32,17 @@ export async function labTables(r: RunningLab): Promise<string> {
       ...(n.management ? [`${n.management.iface} ${n.management.address}`] : [])].join(', ');
     nodes.push([n.name, n.kind, n.runtime, where, addrs]);
   }
+  for (const x of lab.external ?? []) {
+    const addrs = x.interfaces.flatMap((i) => i.addresses.map((a) => `${x.ifnames[i.name] ?? i.name} ${a}`)).join(', ');
+    nodes.push([x.name, x.kind, 'external', `${x.driver} ssh ${x.access.username}@${x.access.host}${x.access.port === 22 ? '' : `:${x.access.port}`}`, addrs]);
+  }
   const sw: string[][] = [['SWITCH', 'OVS BRIDGE']];
   for (const s of lab.switches) sw.push([s.name, s.bridge]);
   const links: string[][] = [['LINK', 'TYPE', 'A', 'B', '']];
   for (const l of lab.links) links.push(linkRow(l));
+  for (const l of lab.externalLinks ?? []) {
+    links.push([l.name, 'cable', `${l.a.node}:${l.a.iface}`, l.b ? `${l.b.node}:${l.b.iface}` : `segment ${l.segment ?? '?'}`, 'external (through the device)']);
+  }
   const m = lab.management;
   const mgmt = m ? [`management ${m.subnet}: namespace ${m.netns} (gw0 ${m.gateway}), bridge ${m.bridge}`] : [];
   return [head, '', table(nodes), ...(lab.switches.length ? ['', table(sw)] : []), '', table(links), ...(mgmt.length ? ['', ...mgmt] : [])].join('\n');
