@@ -25,6 +25,7 @@ import { RemoteDockerRuntime } from './runtime.js';
 import { machineKey, machineLabel, type Machine } from './machine.js';
 import { sideMachine } from './placement.js';
 import { sliceFor } from './slice.js';
+import { expandMachine } from './inventory.js';
 import { register, registered, unregister } from './registry.js';
 
 /** What the ledger keeps per machine (write-ahead, like the local lists): names only, no secrets. */
@@ -85,7 +86,8 @@ async function sourceAddressTo(m: Machine): Promise<string> {
  * address a VXLAN between machines needs is known. Returns the lab with this machine's addresses filled in.
  */
 export async function checkMachines(ctx: Context, lab: Lab): Promise<Lab> {
-  const machines = lab.machines ?? [];
+  // Paths expanded now (the ledger and the registry keep them so; cleanup needs no environment).
+  const machines = (lab.machines ?? []).map((m) => expandMachine(m));
   if (!machines.length) return lab;
   await Promise.all(machines.map((m) => remoteMachine(ctx, m).ping()));
   const filled = await Promise.all(machines.map(async (m) => ({ ...m, localVtep: m.localVtep ?? await sourceAddressTo(m) })));

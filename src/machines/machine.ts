@@ -21,6 +21,9 @@ export type DockerUrl =
 export function parseDockerUrl(text: string): DockerUrl | string {
   let u: URL;
   try { u = new URL(text); } catch { return `docker ${JSON.stringify(text)} is not a URL (tcp://host:2376 or ssh://user@host)`; }
+  if (u.protocol !== 'tcp:' && u.protocol !== 'ssh:') {
+    return `docker ${text}: the scheme must be tcp:// (with tls:) or ssh:// (a unix socket is this machine's own engine)`;
+  }
   const host = u.hostname.replace(/^\[|\]$/g, '');
   if (!host) return `docker ${text} names no host`;
   if (u.pathname && u.pathname !== '/') return `docker ${text}: no path is allowed after the host`;

@@ -13,6 +13,7 @@ import { Positions, parseYaml, schemaProblems, type SchemaShape } from './load.j
 import type { Problem, YamlPath } from './validate.js';
 import { bridgeName, portName, vxlanPortName } from './naming.js';
 import { DEFAULT_DSTPORT } from './resolve.js';
+import { MachinesSchema, PlacementSchema, applyMachines } from '../machines/inventory.js';
 import type {
   DeviceAccess, ExternalLink, ExternalNode, Lab, Link, NicLink, Node, Switch, SwitchLink, VxlanLink,
 } from './types.js';
@@ -81,6 +82,8 @@ export const InventorySchema = z.strictObject({
   devices: z.record(z.string(), DeviceSchema).optional().describe('External devices by node name'),
   attach: z.record(z.string(), AttachSchema).optional()
     .describe('Segments joined to the lab, by switch name or by the name of a link from a local node to an external device'),
+  machines: MachinesSchema.optional(),
+  placement: PlacementSchema.optional(),
 }).meta({ title: 'tsunagari profile inventory', description: 'Which nodes of a lab are external devices and how its segments reach them (docs/profiles.md)' });
 
 export type RawInventory = z.output<typeof InventorySchema>;
@@ -155,6 +158,7 @@ const INVENTORY_SHAPE: SchemaShape = {
     const [top, a] = p;
     if (top === 'devices' && a !== undefined) return { object: `device ${a}`, rest: p.slice(2) };
     if (top === 'attach' && a !== undefined) return { object: `attachment ${a}`, rest: p.slice(2) };
+    if (top === 'machines' && a !== undefined) return { object: `machine ${a}`, rest: p.slice(2) };
     return { object: 'inventory', rest: p };
   },
 };
@@ -287,7 +291,8 @@ export function applyInventory(given: Lab, inv: RawInventory, w: Where): { lab: 
     externalLinks,
   };
   if (!nodes.some((n) => n.management)) delete lab.management;
-  return { lab, problems };
+  // Other machines (docs/machines.md): placement of nodes and switches, stretched switches.
+  return { lab: applyMachines(lab, inv, path.dirname(w.file), add), problems };
 }
 
 function externalNode(node: Node, d: RawDevice, add: (p: YamlPath, m: string) => void): ExternalNode | undefined {

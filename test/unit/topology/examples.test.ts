@@ -64,7 +64,7 @@ test('two-sites: two switches joined by VXLAN 77, overlay-facing MTU 1450', asyn
     ['client', 'host', 'netns', [{ name: 'eth1', addresses: ['10.77.0.10/24'], mtu: 1450, link: 'client:eth1--sw-a' }]],
     ['a2', 'host', 'docker', [{ name: 'eth1', addresses: ['10.77.0.11/24'], mtu: 1450, link: 'a2:eth1--sw-a' }]],
     ['server', 'host', 'docker', [{ name: 'eth1', addresses: ['10.77.0.20/24'], mtu: 1450, link: 'server:eth1--sw-b' }]],
-    ['b2', 'host', 'netns', [{ name: 'eth1', addresses: ['10.77.0.21/24'], mtu: 1450, link: 'b2:eth1--sw-b' }]],
+    ['b2', 'host', 'docker', [{ name: 'eth1', addresses: ['10.77.0.21/24'], mtu: 1450, link: 'b2:eth1--sw-b' }]],
   ]);
   assert.deepEqual(lab.switches.map((s) => s.name), ['sw-a', 'sw-b']);
   assert.deepEqual(lab.links[4], {
