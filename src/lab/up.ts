@@ -5,7 +5,7 @@
 import type { Lab, NicLink, Node, SwitchLink, VethLink, VxlanLink } from '../topology/types.js';
 import type { NodeHandle, Runtime } from '../runtime/types.js';
 import { UserError } from '../util/errors.js';
-import { mapLimit } from '../util/exec.js';
+import { mapLimit, run as runProgram } from '../util/exec.js';
 import { Ledger, alive } from './ledger.js';
 import { newRunId, type Owner } from './labels.js';
 import type { Context } from './context.js';
@@ -75,6 +75,7 @@ export async function up(ctx: Context, given: Lab, opts: UpOptions = {}): Promis
     const here = lab.machines?.length ? sliceFor(lab, undefined) : lab;
     const remote = new MachinesUp(ctx, lab, ledger, owner, step);
     await step('check', 'host names are free', () => assertHostNamesFree(here));
+    if (here.links.some((l) => l.type === 'vxlan' && l.b.kind === 'remote')) await step('check', 'VXLAN peers are routable', () => assertRemoteVteps(here));
     await remote.prepare();
     if (lab.management) {
       // The lab's SSH client key, before any node exists (the ledger names the file; down removes it).
@@ -222,6 +223,23 @@ async function assertAbsent(ctx: Context, lab: Lab): Promise<void> {
   if (found.count > 0) {
     throw new UserError(`cannot start lab ${lab.name} (${found.count} resources of an earlier run are still there)`,
       `\`tsunagari down ${lab.name}\` or \`tsunagari cleanup\``);
+  }
+}
+
+/** VXLAN towards another machine (a remote VTEP, a profile's uplink): `local` must be ours, `remote` routable. */
+async function assertRemoteVteps(lab: Lab): Promise<void> {
+  const where = lab.profile ? ` in ${lab.profile.file}` : lab.file ? ` in ${lab.file}` : '';
+  const addrs = JSON.parse((await runProgram('ip', ['-j', 'addr', 'show'])).stdout || '[]') as Array<{ addr_info?: Array<{ local?: string }> }>;
+  const mine = new Set(addrs.flatMap((i) => (i.addr_info ?? []).map((a) => a.local ?? '')));
+  for (const l of lab.links) {
+    if (l.type !== 'vxlan' || l.b.kind !== 'remote' || l.a.kind !== 'switch') continue;
+    if (l.a.local && !mine.has(l.a.local)) {
+      throw new UserError(`cannot start lab ${lab.name} (VXLAN ${l.name}: local address ${l.a.local} is not an address of this machine)`, `fix local:${where}, or leave it out to let the kernel choose`);
+    }
+    const r = await runProgram('ip', ['route', 'get', l.b.address, ...(l.a.local ? ['from', l.a.local] : [])]);
+    if (r.code !== 0) {
+      throw new UserError(`cannot start lab ${lab.name} (VXLAN ${l.name}: no route to the remote VTEP ${l.b.address}: ${(r.stderr || r.stdout).trim()})`, `check remote:${where} and this machine's routes to it`);
+    }
   }
 }
 
