@@ -186,7 +186,8 @@ export function applyInventory(given: Lab, inv: RawInventory, w: Where): { lab: 
   for (const [name, d] of Object.entries(devices)) {
     const node = byName.get(name);
     if (!node) { add(['devices', name], `device ${name}`, `is not a node of lab ${given.name}; nodes: ${knownList([...byName.keys()])}`, true); continue; }
-    const x = externalNode(node, d, (p, m) => add(['devices', name, ...p], `device ${name}`, m));
+    // problems of the whole device point at its name (as node problems in a topology do)
+    const x = externalNode(node, d, (p, m) => add(['devices', name, ...p], `device ${name}`, m, p.length === 0));
     if (x) external.push(x);
   }
   const isExt = (n: string): boolean => Object.hasOwn(devices, n);
@@ -211,7 +212,7 @@ export function applyInventory(given: Lab, inv: RawInventory, w: Where): { lab: 
       const local = ea ? l.b : l.a;
       const ext = ea ? l.a : l.b;
       if (!Object.hasOwn(attach, l.name)) {
-        add(['attach'], 'inventory', `link ${l.name} joins local node ${local.node} to external device ${ext.node}: add \`attach: { "${l.name}": { vxlan: { vni: …, remote: … } } }\` (or nic:) saying how ${local.node}:${local.iface} reaches it`);
+        add(['attach'], 'inventory', `link ${l.name} joins local node ${local.node} to external device ${ext.node}: add \`attach: { "${l.name}": { vxlan: { vni: …, remote: … } } }\` (or nic:) saying how ${local.node}:${local.iface} reaches it`, true);
         return;
       }
       usedAttach.add(l.name);
@@ -271,7 +272,7 @@ export function applyInventory(given: Lab, inv: RawInventory, w: Where): { lab: 
   }
   for (const [name, m] of members) {
     if (m.local.length && m.ext.length && !Object.hasOwn(attach, name)) {
-      add(['attach'], 'inventory', `switch ${name} joins local ${knownList(m.local)} to external ${knownList(m.ext)}: add \`attach: { ${name}: { vxlan: { vni: …, remote: … } } }\` (or nic:) saying how it reaches the lab`);
+      add(['attach'], 'inventory', `switch ${name} joins local ${knownList(m.local)} to external ${knownList(m.ext)}: add \`attach: { ${name}: { vxlan: { vni: …, remote: … } } }\` (or nic:) saying how it reaches the lab`, true);
     }
   }
 
@@ -314,7 +315,7 @@ function externalNode(node: Node, d: RawDevice, add: (p: YamlPath, m: string) =>
     else ifnames[topo] = dev;
   }
   const driver = d.driver ?? DEFAULT_DRIVER[node.kind];
-  if (!driver) bad(['driver'], `no default driver for kind ${node.kind}; give driver: (${DRIVER_NAMES.join(', ')})`);
+  if (!driver) bad([], `no default driver for kind ${node.kind}; give driver: (${DRIVER_NAMES.join(', ')})`);
   if (!ok || !driver) return undefined;
   const access: DeviceAccess = {
     host: d.host, port: d.port ?? 22, username: d.username,
@@ -334,7 +335,8 @@ function externalNode(node: Node, d: RawDevice, add: (p: YamlPath, m: string) =>
 export function expandPath(p: string, field: string, device: string, env: Record<string, string | undefined> = process.env): string {
   let out = p.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, v: string) => {
     const val = env[v];
-    if (val === undefined || val === '') throw new UserError(`cannot reach device ${device} (${field} ${p}: environment variable ${v} is not set)`, `export ${v}=… before the run`);
+    // `device` is a node name (r1) or already a label (`device r1 (192.0.2.1)`, from transport.ts)
+    if (val === undefined || val === '') throw new UserError(`cannot reach ${device.startsWith('device ') ? device : `device ${device}`} (${field} ${p}: environment variable ${v} is not set)`, `export ${v}=… before the run`);
     return val;
   });
   if (out === '~' || out.startsWith('~/')) out = path.join(env.HOME ?? '/root', out.slice(1));
