@@ -22,6 +22,20 @@ function ovsMap(cell: unknown): Record<string, string> {
   return out;
 }
 
+/**
+ * Ports of this machine's bridges with the NICs of profile attachments added (docs/profiles.md). A NIC with
+ * `vlan: V` carries the segment tagged V: it becomes a trunk of V only, and every other port of that bridge
+ * with no VLAN of its own (node ports, VXLAN ports) an access port of V, so the switch's untagged members and
+ * the NIC meet in one VLAN of the bridge. Ports with their own VLAN keep it. The NIC itself is only added.
+ */
+export function withNicPorts(ports: PortSpec[], nics: Array<{ bridge: string; device: string; name: string; vlan?: number }>): PortSpec[] {
+  const tagOf = new Map(nics.flatMap((n) => (n.vlan !== undefined ? [[n.bridge, n.vlan] as const] : [])));
+  return [
+    ...ports.map((p) => (p.vlan?.vlan === undefined && !p.vlan?.trunk?.length && tagOf.has(p.bridge) ? { ...p, vlan: { vlan: tagOf.get(p.bridge)! } } : p)),
+    ...nics.map((n) => ({ bridge: n.bridge, port: n.device, name: n.name, ...(n.vlan !== undefined ? { vlan: { trunk: [n.vlan] } } : {}) })),
+  ];
+}
+
 /** Runs `ovs-vsctl` with these arguments somewhere else (another machine's agent); resolves with stdout. */
 export type VsctlRunner = (argv: string[]) => Promise<string>;
 

@@ -11,6 +11,7 @@ import { newRunId, type Owner } from './labels.js';
 import type { Context } from './context.js';
 import { teardown } from './down.js';
 import { hostBatch, hostIfNames } from '../fabric/host.js';
+import { withNicPorts } from '../fabric/ovs.js';
 import { vethLines } from '../fabric/veth.js';
 import { switchPortLines, switchPortSpec } from '../fabric/switchport.js';
 import { createVxlanSwitchSides, vxlanHostIfs, vxlanNamespaces, vxlanNodeLine } from '../fabric/vxlan.js';
@@ -135,14 +136,15 @@ export async function up(ctx: Context, given: Lab, opts: UpOptions = {}): Promis
     }
     if (ovs) {
       const swByName = new Map(here.switches.map((s) => [s.name, s]));
-      const ports = [...sports.map((l) => switchPortSpec(l, swByName.get(l.switch) as (typeof lab.switches)[number])), ...managementPorts(lab)];
+      const ports0 = [...sports.map((l) => switchPortSpec(l, swByName.get(l.switch) as (typeof lab.switches)[number])), ...managementPorts(lab)];
       for (const l of vxlans) {
         for (const s of [l.a, l.b]) {
-          if (s.kind === 'switch') ports.push({ bridge: (swByName.get(s.switch) as (typeof lab.switches)[number]).bridge, port: s.hostIf, name: l.name });
+          if (s.kind === 'switch') ports0.push({ bridge: (swByName.get(s.switch) as (typeof lab.switches)[number]).bridge, port: s.hostIf, name: l.name });
         }
       }
-      // NICs of this machine cabled to the lab (profile attachments): only added as ports, never changed.
-      for (const l of nics) ports.push({ bridge: (swByName.get(l.switch) as (typeof lab.switches)[number]).bridge, port: l.device, name: l.name, ...(l.vlan ? { vlan: l.vlan } : {}) });
+      // NICs of this machine cabled to the lab (profile attachments): only added as ports, never changed;
+      // a NIC's VLAN is a trunk on it, the bridge's untagged ports join that VLAN (withNicPorts).
+      const ports = withNicPorts(ports0, nics.map((l) => ({ bridge: (swByName.get(l.switch) as (typeof lab.switches)[number]).bridge, device: l.device, name: l.name, vlan: l.vlan?.vlan })));
       if (ports.length) await step('link', `${ports.length} switch ports`, () => ovs.addPorts(owner, ports));
     }
     await remote.fabric(handles);
