@@ -15,17 +15,26 @@ export type Undo = () => Promise<void>;
 
 // ------------------------------------------------------------------------------------------ places
 
-/** Where a link end lives: inside a node, in our own namespace (switch ports), or in a VXLAN underlay namespace. */
-export type Where = { kind: 'node'; node: string } | { kind: 'host' } | { kind: 'netns'; name: string };
+/** Where a link end lives: inside a node, in our own namespace (switch ports), or in a VXLAN underlay namespace;
+ *  or on another machine (docs/machines.md): in its namespace, or inside a node there (run through its agent). */
+export type Where = { kind: 'node'; node: string } | { kind: 'host' } | { kind: 'netns'; name: string }
+  | { kind: 'machine'; machine: string; node?: string };
 
 /** One device of a link that an impairment acts on. */
 export interface Place { where: Where; dev: string; label: string; mtu?: number; }
 
-const nodeEnd = (lab: { nodes: Node[] }, node: string, iface: string): Place => ({
-  where: { kind: 'node', node }, dev: iface, label: `${node}:${iface}`,
-  mtu: lab.nodes.find((n) => n.name === node)?.interfaces.find((i) => i.name === iface)?.mtu,
-});
-const hostPort = (dev: string, what: string, mtu?: number): Place => ({ where: { kind: 'host' }, dev, label: `${what} ${dev}`, mtu });
+const machineOfNode = (lab: { nodes: Node[] }, node: string): string | undefined => lab.nodes.find((n) => n.name === node)?.machine;
+const nodeEnd = (lab: { nodes: Node[] }, node: string, iface: string): Place => {
+  const machine = machineOfNode(lab, node);
+  return {
+    where: machine ? { kind: 'machine', machine, node } : { kind: 'node', node }, dev: iface, label: `${node}:${iface}`,
+    mtu: lab.nodes.find((n) => n.name === node)?.interfaces.find((i) => i.name === iface)?.mtu,
+  };
+};
+const hostPort = (dev: string, what: string, mtu?: number, machine?: string): Place =>
+  ({ where: machine ? { kind: 'machine', machine } : { kind: 'host' }, dev, label: `${what} ${dev}${machine ? ` on ${machine}` : ''}`, mtu });
+/** The node a place is inside of (here or on another machine), if any. */
+const nodeOf = (w: Where): string | undefined => (w.kind === 'node' || w.kind === 'machine' ? w.node : undefined);
 
 /** A NIC of this machine joined to a switch (profile attachment) is never changed by tsunagari. */
 function nicUntouched(link: NicLink): UserError {
@@ -37,10 +46,10 @@ function nicUntouched(link: NicLink): UserError {
 export function downPlaces(lab: { nodes: Node[] }, link: Link): Place[] {
   switch (link.type) {
     case 'nic': throw nicUntouched(link);
-    case 'switch': return [hostPort(link.hostIf, `port of switch ${link.switch}`)];
+    case 'switch': return [hostPort(link.hostIf, `port of switch ${link.switch}`, undefined, machineOfNode(lab, link.node.node))];
     case 'veth': return [nodeEnd(lab, link.a.node, link.a.iface), nodeEnd(lab, link.b.node, link.b.iface)];
     case 'vxlan': {
-      const sw = [link.a, link.b].flatMap((s) => (s.kind === 'switch' ? [hostPort(s.hostIf, `VXLAN port of switch ${s.switch}`)] : []));
+      const sw = [link.a, link.b].flatMap((s) => (s.kind === 'switch' ? [hostPort(s.hostIf, `VXLAN port of switch ${s.switch}`, undefined, s.machine)] : []));
       if (sw.length) return sw;
       return [link.a, link.b].flatMap((s) => (s.kind === 'node' ? [nodeEnd(lab, s.node, s.iface)] : []));
     }
@@ -58,7 +67,7 @@ export function egressPlaces(lab: { nodes: Node[] }, link: Link): Place[] {
     case 'nic': throw nicUntouched(link);
     case 'switch': {
       const end = nodeEnd(lab, link.node.node, link.node.iface);
-      return [end, hostPort(link.hostIf, `port of switch ${link.switch}`, end.mtu)];
+      return [end, hostPort(link.hostIf, `port of switch ${link.switch}`, end.mtu, machineOfNode(lab, link.node.node))];
     }
     case 'veth': return [nodeEnd(lab, link.a.node, link.a.iface), nodeEnd(lab, link.b.node, link.b.iface)];
     case 'vxlan': {
@@ -70,7 +79,7 @@ export function egressPlaces(lab: { nodes: Node[] }, link: Link): Place[] {
         ];
       }
       return [a, b].flatMap((s): Place[] => (s.kind === 'node' ? [nodeEnd(lab, s.node, s.iface)]
-        : s.kind === 'switch' ? [hostPort(s.hostIf, `VXLAN port of switch ${s.switch}`)] : []));
+        : s.kind === 'switch' ? [hostPort(s.hostIf, `VXLAN port of switch ${s.switch}`, undefined, s.machine)] : []));
     }
   }
 }
@@ -80,7 +89,7 @@ export function egressPlaces(lab: { nodes: Node[] }, link: Link): Place[] {
 const GONE = Symbol('gone');
 
 /** The namespace file of a place (undefined = our own namespace), or GONE when the node/namespace no longer exists. */
-async function nsOf(running: RunningLab, where: Where): Promise<string | undefined | typeof GONE> {
+async function nsOf(running: RunningLab, where: Exclude<Where, { kind: 'machine' }>): Promise<string | undefined | typeof GONE> {
   if (where.kind === 'host') return undefined;
   if (where.kind === 'netns') {
     const p = `/run/netns/${where.name}`;
@@ -116,12 +125,18 @@ class PlaceError extends Error {
 
 /** Runs in the place; in `tolerant` mode (undo) a vanished node, namespace or device is success. */
 async function inPlace(running: RunningLab, place: Place, argv: string[], o: { tolerant: boolean; input?: string; okIf?: RegExp }): Promise<RunResult | undefined> {
-  const ns = await nsOf(running, place.where);
-  if (ns === GONE) {
-    if (o.tolerant) return undefined;
-    throw new Error(`${place.label} is gone (${place.where.kind === 'node' ? `node ${place.where.node} is not running` : 'namespace removed'})`);
+  let r: RunResult;
+  if (place.where.kind === 'machine') {
+    // Another machine: through its agent (inside a node there: nsenter by the node's pid on that machine).
+    r = await running.onMachine(place.where.machine, argv, { ...(place.where.node ? { node: place.where.node } : {}), ...(o.input !== undefined ? { input: o.input } : {}) });
+  } else {
+    const ns = await nsOf(running, place.where);
+    if (ns === GONE) {
+      if (o.tolerant) return undefined;
+      throw new Error(`${place.label} is gone (${place.where.kind === 'node' ? `node ${place.where.node} is not running` : 'namespace removed'})`);
+    }
+    r = await runIn(ns, argv, o.input);
   }
-  const r = await runIn(ns, argv, o.input);
   if (r.code === 0 || o.okIf?.test(r.stderr)) return r;
   if (o.tolerant && DEVICE_GONE.test(r.stderr)) return undefined;
   throw new PlaceError(`${place.label}: \`${argv.join(' ')}\`: ${lastErr(r)}`, r.stderr);
@@ -179,14 +194,15 @@ export async function linkDown(running: RunningLab, linkOrName: Link | string): 
   };
   try {
     await each(`set link ${link.name} down`, places, async (p) => {
-      if (p.where.kind === 'node') {
+      const node = nodeOf(p.where);
+      if (node) {
         // An administratively downed interface loses its IPv6 addresses, and they do not come back on up
         // (IPv4 addresses stay). keep_addr_on_down=1 keeps them; `all` covers every interface of the node.
         const cur = await inPlace(running, p, ['sysctl', '-n', KEEP_ADDR], { tolerant: false });
         const value = (cur?.stdout ?? '').trim();
         if (value !== '1') {
           await inPlace(running, p, ['sysctl', '-q', '-w', `${KEEP_ADDR}=1`], { tolerant: false });
-          if (!restore.has(p.where.node)) restore.set(p.where.node, { place: p, value });
+          if (!restore.has(node)) restore.set(node, { place: p, value });
         }
       }
       await inPlace(running, p, ['ip', 'link', 'set', 'dev', p.dev, 'down'], { tolerant: false });
@@ -209,8 +225,9 @@ async function bringUp(running: RunningLab, link: Link, tolerant: boolean): Prom
   await each(what, places, (p) => inPlace(running, p, ['ip', 'link', 'set', 'dev', p.dev, 'up'], { tolerant }));
   // Routes only after every end is up: a gateway is accepted only through an interface that is up.
   await each(what, places, async (p) => {
-    if (p.where.kind !== 'node') return;
-    const lines = routeRestoreLines(running.node(p.where.node), p.dev);
+    const node = nodeOf(p.where);
+    if (!node) return;
+    const lines = routeRestoreLines(running.node(node), p.dev);
     if (lines.length) await inPlace(running, p, ['ip', '-batch', '-'], { tolerant, input: lines.join('\n') + '\n' });
   });
 }
@@ -301,7 +318,7 @@ export function lossPlan(lab: { nodes: Node[] }, link: Link, percent: number): L
       const { a, b } = link;
       if (a.kind === 'switch' && b.kind === 'remote') {
         const table = impairTable(a.hostIf);
-        return [{ ...hostPort(a.hostIf, `VXLAN port of switch ${a.switch}`), family: 'inet', table, script: udpLossScript(table, b.address, link.dstport, percent) }];
+        return [{ ...hostPort(a.hostIf, `VXLAN port of switch ${a.switch}`, undefined, a.machine), family: 'inet', table, script: udpLossScript(table, b.address, link.dstport, percent) }];
       }
       return egressPlaces(lab, link).map((p) => netdev(p, false));
     }

@@ -100,6 +100,10 @@ export function injectLines(p: CutPlace, untilEpochS: number): { ready: string; 
 
 async function nsPathOf(running: RunningLab, where: Where): Promise<string | undefined | null> {
   if (where.kind === 'host') return undefined;
+  if (where.kind === 'machine') {
+    throw new UserError(`cannot cut a link end on machine ${where.machine}${where.node ? ` (node ${where.node})` : ''} silently (the timed injector runs only on this machine)`,
+      'cut a link whose ends are on this machine, or take the link down instead');
+  }
   if (where.kind === 'netns') {
     const p = `/run/netns/${where.name}`;
     return existsSync(p) ? p : null;

@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import type { ExternalNode, Lab, Node } from '../topology/types.js';
 import type { NodeHandle, Runtime } from '../runtime/types.js';
-import { nodeRuntime } from '../machines/lab.js';
+import { nodeRuntime, runOnMachine } from '../machines/lab.js';
+import type { ProbeRunner } from '../probes/ping.js';
 import type { RunOptions, RunResult } from '../util/exec.js';
 import { UserError, knownList } from '../util/errors.js';
 import { Ledger } from './ledger.js';
@@ -75,7 +76,22 @@ export class RunningLab {
     const node = this.node(name);
     const h = this.ledger.data.handles[name];
     if (!h) throw new UserError(`node ${name} of lab ${this.name} was never created (state ${this.ledger.data.state})`, `\`tsunagari down ${this.name}\` and up again`);
-    return { h, rt: await nodeRuntime(this.ctx, this.lab, node) };
+    return { h, rt: await nodeRuntime(this.ctx, this.ledger.data.machines?.map((r) => r.machine), node) };
+  }
+
+  /** Runs a program on another machine of the lab, through its agent: in that machine's namespace, or inside
+   *  one of its nodes (`node`). A node that is gone reads as `nsenter: …` on stderr, like here. */
+  async onMachine(machine: string, argv: string[], o: { node?: string; input?: string; timeoutMs?: number } = {}): Promise<RunResult> {
+    const h = o.node ? this.ledger.data.handles[o.node] : undefined;
+    return runOnMachine(this.ctx, this.ledger.data.machines?.map((r) => r.machine), machine, argv, { ...o, ...(h ? { handle: h } : {}) });
+  }
+
+  /** For a node on another machine: where ping probes run (inside it, through its machine's agent, with
+   *  the agent's iputils ping); undefined for a node here (probe its handle's netnsPath). */
+  probeRunner(name: string): ProbeRunner | undefined {
+    const machine = this.node(name).machine;
+    if (!machine) return undefined;
+    return { label: `node ${name} on machine ${machine}`, run: (argv, timeoutMs) => this.onMachine(machine, argv, { node: name, timeoutMs }) };
   }
 
   async exec(name: string, argv: string[], opts?: RunOptions): Promise<RunResult> {

@@ -65,7 +65,8 @@ export async function up(ctx: Context, given: Lab, opts: UpOptions = {}): Promis
   // A management subnet tsunagari chose moves away from other labs' (one from the file stays as written).
   lab = avoidOtherLabs(lab, Ledger.all().filter((l) => l.data.lab !== lab.name).flatMap((l) => l.data.topology.management?.subnet ?? []));
   // Other machines (docs/machines.md): their engines answer, and the addresses between them are known.
-  if (lab.machines?.length) lab = await step('check', `machines ${lab.machines.map((m) => m.name).join(', ')} answer`, () => checkMachines(ctx, lab));
+  // (The ledger keeps the topology as loaded; what up creates uses the machines with paths and addresses filled in.)
+  const placed = lab.machines?.length ? await step('check', `machines ${lab.machines.map((m) => m.name).join(', ')} answer`, () => checkMachines(ctx, lab)) : lab;
   const run = newRunId();
   const owner: Owner = { lab: lab.name, run };
   const ledger = Ledger.create(lab, run);
@@ -73,8 +74,8 @@ export async function up(ctx: Context, given: Lab, opts: UpOptions = {}): Promis
 
   try {
     // What this machine creates; the rest is created through the other machines' engines and agents.
-    const here = lab.machines?.length ? sliceFor(lab, undefined) : lab;
-    const remote = new MachinesUp(ctx, lab, ledger, owner, step);
+    const here = placed.machines?.length ? sliceFor(placed, undefined) : lab;
+    const remote = new MachinesUp(ctx, placed, ledger, owner, step);
     await step('check', 'host names are free', () => assertHostNamesFree(here));
     if (here.links.some((l) => l.type === 'vxlan' && l.b.kind === 'remote')) await step('check', 'VXLAN peers are routable', () => assertRemoteVteps(here));
     await remote.prepare();
@@ -174,7 +175,7 @@ export async function up(ctx: Context, given: Lab, opts: UpOptions = {}): Promis
     // 5. Services of the kinds (unbound, nsd, the responder): started, then waited for until they answer.
     //    A managed node's host key is pinned as soon as its service (with sshd) is ready, read through the container.
     await mapLimit(lab.nodes.filter((n) => serviceOf(n)), 4, (node) => step('service', `${node.name} (${serviceOf(node)!.server})`, async () => {
-      const rt = await nodeRuntime(ctx, lab, node);
+      const rt = await nodeRuntime(ctx, placed.machines, node);
       await startService(rt, h(node.name), lab.name, node);
       if (node.management) {
         ledger.data.management!.hostKeys[node.name] = await readHostKey(rt, h(node.name), node);
@@ -184,7 +185,7 @@ export async function up(ctx: Context, given: Lab, opts: UpOptions = {}): Promis
 
     // 6. Start commands, nodes in parallel, lines in order.
     await mapLimit(lab.nodes.filter((n) => n.exec.length), 4, (node) => step('exec', node.name, async () => {
-      await runStartCommands(await nodeRuntime(ctx, lab, node), node, h(node.name));
+      await runStartCommands(await nodeRuntime(ctx, placed.machines, node), node, h(node.name));
     }));
 
     ledger.data.state = 'up';

@@ -17,7 +17,7 @@ import { vethLines } from '../fabric/veth.js';
 import { switchPortLines, switchPortSpec } from '../fabric/switchport.js';
 import { vxlanAddLine, vxlanNodeLine } from '../fabric/vxlan.js';
 import { configureNode } from '../fabric/node-config.js';
-import { mapLimit, run } from '../util/exec.js';
+import { mapLimit, run, type RunResult } from '../util/exec.js';
 import { UserError } from '../util/errors.js';
 import { Agent, AGENT_IMAGE, AGENT_LABEL } from './agent.js';
 import { RemoteMachine } from './engine.js';
@@ -53,19 +53,37 @@ export function remoteMachine(ctx: Context, m: Machine): RemoteMachine {
   return rm;
 }
 
-export function machineOf(lab: Lab, name: string): Machine {
-  const m = lab.machines?.find((x) => x.name === name);
-  if (!m) throw new Error(`lab ${lab.name}: machine ${name} is not in the lab's machines`);
+export function machineOf(machines: Machine[] | undefined, name: string): Machine {
+  const m = machines?.find((x) => x.name === name);
+  if (!m) throw new Error(`machine ${name} is not among the lab's machines (${(machines ?? []).map((x) => x.name).join(', ') || 'none'})`);
   return m;
 }
 
-/** The runtime that runs `node`: this machine's, or the docker runtime of the machine it is placed on. */
-export async function nodeRuntime(ctx: Context, lab: Lab, node: Node): Promise<Runtime> {
+/** The runtime that runs `node`: this machine's, or the docker runtime of the machine it is placed on
+ *  (`machines` with their paths expanded: checkMachines' or the ledger's). */
+export async function nodeRuntime(ctx: Context, machines: Machine[] | undefined, node: Node): Promise<Runtime> {
   if (!node.machine) return ctx.runtime(node.runtime);
-  const rm = remoteMachine(ctx, machineOf(lab, node.machine));
+  const rm = remoteMachine(ctx, machineOf(machines, node.machine));
   let rt = runtimes.get(rm);
   if (!rt) { rt = new RemoteDockerRuntime(rm, () => ctx.docker()); runtimes.set(rm, rt); }
   return rt;
+}
+
+/**
+ * Runs a program on machine `name` through its agent: in its namespace, or (handle) inside that node's
+ * namespace by the node's current pid there. A node that is gone gives `nsenter: …` on stderr.
+ */
+export async function runOnMachine(ctx: Context, machines: Machine[] | undefined, name: string, argv: string[],
+  o: { input?: string; timeoutMs?: number; handle?: NodeHandle } = {}): Promise<RunResult> {
+  const rm = remoteMachine(ctx, machineOf(machines, name));
+  const agent = await rm.agent(() => ctx.docker());
+  let full = argv;
+  if (o.handle) {
+    const info = o.handle.containerId ? await rm.docker.getContainer(o.handle.containerId).inspect().catch(() => undefined) : undefined;
+    if (!info?.State.Running || !info.State.Pid) return { code: 1, stdout: '', stderr: `nsenter: node ${o.handle.node} is not running on machine ${name}` };
+    full = ['nsenter', `--net=/proc/${info.State.Pid}/ns/net`, ...argv];
+  }
+  return agent.run(full, { ...(o.input !== undefined ? { input: o.input } : {}), timeoutMs: o.timeoutMs ?? 30_000 });
 }
 
 // ------------------------------------------------------------------------------------------ up
@@ -132,7 +150,7 @@ export class MachinesUp {
     this.ledger.data.machines = (this.lab.machines ?? []).map((machine) => ({ machine, containers: [], bridges: [], hostIfs: [] }));
     this.ledger.save();
     await mapLimit([...this.slices.keys()], 4, async (name) => {
-      const m = machineOf(this.lab, name);
+      const m = machineOf(this.lab.machines, name);
       await register(m, this.lab.name);
       const rm = remoteMachine(this.ctx, m);
       const slice = this.slices.get(name)!;
@@ -149,7 +167,7 @@ export class MachinesUp {
     await mapLimit([...this.slices], this.slices.size, async ([name, slice]) => {
       this.intend(name, 'containers', slice.nodes.map((n) => n.container));
       await mapLimit(slice.nodes, parallel, (node) => this.step('node', `${node.name} (on ${name})`, async () => {
-        const rt = await nodeRuntime(this.ctx, this.lab, node);
+        const rt = await nodeRuntime(this.ctx, this.lab.machines, node);
         handles[node.name] = await rt.create(node, this.owner);
         this.ledger.data.handles[node.name] = handles[node.name] as NodeHandle;
         this.ledger.save();

@@ -4,8 +4,15 @@
 // a full mesh is one process per source instead of one per pair), iputils for what fping cannot answer.
 // Must not change anything in the lab, and sends only to IP literals (never resolves a name outside).
 import { isIP } from 'node:net';
-import { sleep, mapLimit, run } from '../util/exec.js';
+import { sleep, mapLimit, run, type RunResult } from '../util/exec.js';
 import { UserError } from '../util/errors.js';
+
+/**
+ * Where probes run: a namespace file here (nsenter), or a runner that runs `ping …` inside a node elsewhere
+ * (a node on another machine, through its agent: RunningLab.probeRunner). Runners get no fping round.
+ */
+export type ProbeNs = string | ProbeRunner;
+export interface ProbeRunner { label: string; run: (argv: string[], timeoutMs: number) => Promise<RunResult>; }
 
 export interface PingOptions {
   /** Echo requests in one `ping` run (default 1). */
@@ -95,15 +102,16 @@ export function parsePing(target: string, output: string): PingResult {
 }
 
 /** Sends `count` echo requests from inside the namespace at nsPath; never throws for no reply. */
-export async function ping(nsPath: string, target: string, opts: PingOptions = {}): Promise<PingResult> {
+export async function ping(nsPath: ProbeNs, target: string, opts: PingOptions = {}): Promise<PingResult> {
   const args = pingArgs(target, opts);
   const count = opts.count ?? 1;
   const runMs = Math.min(MAX_RUN_MS, (count - 1) * (opts.intervalMs ?? 200) + (opts.timeoutMs ?? 1000) + 3000);
-  const r = await run('nsenter', [`--net=${nsPath}`, 'ping', ...args], { timeoutMs: runMs });
+  const r = typeof nsPath === 'string' ? await run('nsenter', [`--net=${nsPath}`, 'ping', ...args], { timeoutMs: runMs })
+    : await nsPath.run(['ping', ...args], runMs);
   const output = (r.stdout + (r.stderr ? `\n${r.stderr}` : '')).trim();
   if (r.code === 127 || /nsenter: /.test(r.stderr)) {
     // Not a network answer: the namespace is gone or a tool is missing.
-    throw new Error(`cannot ping ${target} from ${nsPath} (${r.stderr.trim().split('\n').pop()})`);
+    throw new Error(`cannot ping ${target} from ${typeof nsPath === 'string' ? nsPath : nsPath.label} (${r.stderr.trim().split('\n').pop()})`);
   }
   return parsePing(target, output);
 }
@@ -111,7 +119,7 @@ export async function ping(nsPath: string, target: string, opts: PingOptions = {
 export interface ReachResult { ok: boolean; probes: PingResult[]; }
 
 /** Up to `attempts` single pings, stopping at the first reply (ARP/ND and OVS MAC learning can eat the first). */
-export async function reach(nsPath: string, target: string, opts: { attempts?: number; timeoutMs?: number; family?: 4 | 6 } = {}): Promise<ReachResult> {
+export async function reach(nsPath: ProbeNs, target: string, opts: { attempts?: number; timeoutMs?: number; family?: 4 | 6 } = {}): Promise<ReachResult> {
   const attempts = Math.min(Math.max(1, opts.attempts ?? 3), 100);
   const probes: PingResult[] = [];
   for (let i = 0; i < attempts; i++) {
@@ -149,7 +157,7 @@ export interface ReachWithinOptions {
  * withinMs / intervalMs + 1 probes; a probe started before the deadline waits at most
  * max(time left, 200 ms) for its reply, so the call overruns the deadline by well under a second.
  */
-export async function reachWithin(nsPath: string, target: string, withinMs: number, opts: ReachWithinOptions = {}): Promise<ReachWithinResult> {
+export async function reachWithin(nsPath: ProbeNs, target: string, withinMs: number, opts: ReachWithinOptions = {}): Promise<ReachWithinResult> {
   const interval = Math.max(10, opts.intervalMs ?? 100);
   const need = Math.max(1, opts.successes ?? 1);
   const maxProbes = Math.floor(withinMs / interval) + 1;
@@ -179,7 +187,7 @@ export async function reachWithin(nsPath: string, target: string, withinMs: numb
 export interface UnreachableResult { unreachable: boolean; probes: PingResult[]; }
 
 /** "Cannot reach": `probes` single pings of `timeoutMs` each, all unanswered (stops at a reply). */
-export async function confirmUnreachable(nsPath: string, target: string, opts: { probes?: number; timeoutMs?: number; family?: 4 | 6 } = {}): Promise<UnreachableResult> {
+export async function confirmUnreachable(nsPath: ProbeNs, target: string, opts: { probes?: number; timeoutMs?: number; family?: 4 | 6 } = {}): Promise<UnreachableResult> {
   const n = Math.min(Math.max(1, opts.probes ?? 2), 100);
   const probes: PingResult[] = [];
   for (let i = 0; i < n; i++) {
@@ -212,10 +220,10 @@ export function parseFpingSummary(output: string): Map<string, PingResult> {
  * One echo request to each target, all sent at once by one `fping` in the namespace. Returns the
  * results it got (a target may be missing: fping could not say), or undefined when fping cannot run.
  */
-async function fpingRound(nsPath: string, targets: string[], timeoutMs: number): Promise<Map<string, PingResult> | undefined> {
+async function fpingRound(nsPath: ProbeNs, targets: string[], timeoutMs: number): Promise<Map<string, PingResult> | undefined> {
   // fping does not take zoned link-local addresses; those go the per-target way.
   const list = targets.filter((t) => !t.includes('%'));
-  if (fpingMissing || !list.length) return undefined;
+  if (fpingMissing || !list.length || typeof nsPath !== 'string') return undefined;
   const r = await run('nsenter', [`--net=${nsPath}`, 'fping', '-q', '-c', '1', '-t', String(Math.round(timeoutMs)), '-i', '0', ...list],
     { timeoutMs: timeoutMs + 3000 });
   if (r.code === 127 || /nsenter: .*(No such file|not found)/.test(r.stderr)) {
@@ -227,7 +235,7 @@ async function fpingRound(nsPath: string, targets: string[], timeoutMs: number):
 }
 
 /** reach() to many targets from one namespace: a first round for all at once, then reach() for the silent ones. */
-export async function reachMany(nsPath: string, targets: string[], opts: { attempts?: number; timeoutMs?: number } = {}): Promise<ReachResult[]> {
+export async function reachMany(nsPath: ProbeNs, targets: string[], opts: { attempts?: number; timeoutMs?: number } = {}): Promise<ReachResult[]> {
   for (const t of targets) pingArgs(t);    // the same validation as one ping
   const attempts = Math.min(Math.max(1, opts.attempts ?? 3), 100);
   const timeoutMs = opts.timeoutMs ?? 1000;
@@ -245,7 +253,7 @@ export async function reachMany(nsPath: string, targets: string[], opts: { attem
 }
 
 /** confirmUnreachable() for many targets: a first round for all at once, the remaining probes per target. */
-export async function confirmUnreachableMany(nsPath: string, targets: string[], opts: { probes?: number; timeoutMs?: number } = {}): Promise<UnreachableResult[]> {
+export async function confirmUnreachableMany(nsPath: ProbeNs, targets: string[], opts: { probes?: number; timeoutMs?: number } = {}): Promise<UnreachableResult[]> {
   for (const t of targets) pingArgs(t);
   const n = Math.min(Math.max(1, opts.probes ?? 2), 100);
   const timeoutMs = opts.timeoutMs ?? 1000;
