@@ -81,10 +81,11 @@ async function removeFound(ctx: Context, found: Found, ledgers: Ledger[], labs: 
 }
 
 /** Removes everything any tsunagari run left behind on this machine. */
-export async function cleanupAll(ctx: Context): Promise<TeardownResult[]> {
+export async function cleanupAll(ctx: Context, o: { only?: (lab: string) => boolean } = {}): Promise<TeardownResult[]> {
   const found = await discoverLab(ctx, undefined);
   const results: TeardownResult[] = [];
-  for (const lab of labsIn(found)) {
+  // `only`: tests on a shared machine restrict the same procedure to their own labs.
+  for (const lab of labsIn(found).filter((l) => !o.only || o.only(l))) {
     const only = (x: { lab: string }): boolean => x.lab === lab;
     const part: Found = {
       ...found,

@@ -38,11 +38,17 @@ export class RemoteMachine {
   get name(): string { return this.machine.name; }
   get label(): string { return machineLabel(this.machine); }
 
-  /** Resolves when the engine answers within ms; else one UserError naming the machine and the fix. Remembered. */
+  /** Resolves when the engine answers within ms; else one UserError naming the machine and the fix. An answer
+   *  is remembered for a few seconds (one lab start-up pings once), a failure not at all. */
   ping(ms = PING_TIMEOUT_MS): Promise<void> {
-    this.reachable ??= this.pingOnce(ms);
-    return this.reachable;
+    if (this.reachable && Date.now() - this.pingedAt < 10_000) return this.reachable;
+    this.pingedAt = Date.now();
+    const p = this.pingOnce(ms);
+    this.reachable = p;
+    p.catch(() => { if (this.reachable === p) this.reachable = undefined; });
+    return p;
   }
+  private pingedAt = 0;
 
   private async pingOnce(ms: number): Promise<void> {
     // A client of its own with a socket timeout: nothing lingers after a host that never answers.

@@ -47,7 +47,7 @@ const runtimes = new WeakMap<RemoteMachine, RemoteDockerRuntime>();
 export function remoteMachine(ctx: Context, m: Machine): RemoteMachine {
   let map = remotes.get(ctx);
   if (!map) { map = new Map(); remotes.set(ctx, map); }
-  const key = machineKey(m);
+  const key = JSON.stringify(m);   // everything that decides how to connect (another CA is another client)
   let rm = map.get(key);
   if (!rm) { rm = new RemoteMachine(m); map.set(key, rm); }
   return rm;
