@@ -7,6 +7,11 @@ import { UserError } from '../util/errors.js';
 
 export { MissingCapability } from './types.js';
 
+/** How a message names a device: `device r1 (192.0.2.1)` (external devices' labels already say it), else `device <name>`. */
+export function deviceName(device: string): string {
+  return device.startsWith('device ') ? device : `device ${device}`;
+}
+
 /** Base of every device error: names the device. No stack in reports (a UserError is its message). */
 export class DeviceError extends UserError {
   constructor(readonly device: string, message: string, hint?: string) {
@@ -18,7 +23,7 @@ export class DeviceError extends UserError {
 /** The device refused a command or a configuration; `deviceMessage` is its own words ("% Invalid input …"). */
 export class CommandRejected extends DeviceError {
   constructor(device: string, readonly command: string, readonly deviceMessage: string, hint?: string) {
-    super(device, `device ${device} rejected \`${clip(command, 120)}\`: ${clip(deviceMessage.trim() || '(no message)', 600)}`, hint);
+    super(device, `${deviceName(device)} rejected \`${clip(command, 120)}\`: ${clip(deviceMessage.trim() || '(no message)', 600)}`, hint);
     this.name = 'CommandRejected';
   }
 }
@@ -26,7 +31,7 @@ export class CommandRejected extends DeviceError {
 /** No prompt / no answer within the bound. `lastOutput` is the tail of what the device said. */
 export class CommandTimeout extends DeviceError {
   constructor(device: string, readonly command: string, readonly timeoutMs: number, readonly lastOutput: string, hint?: string) {
-    super(device, `device ${device}: no answer to \`${clip(command, 120)}\` within ${fmtMs(timeoutMs)}` +
+    super(device, `${deviceName(device)}: no answer to \`${clip(command, 120)}\` within ${fmtMs(timeoutMs)}` +
       (lastOutput.trim() ? ` (last output: ${JSON.stringify(clip(lastOutput.trim(), 200))})` : ' (no output)'), hint);
     this.name = 'CommandTimeout';
   }

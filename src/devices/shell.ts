@@ -5,7 +5,7 @@
 // only); a vendor driver is that profile plus parsers (see ios.ts). Must not know any vendor's syntax.
 import { StringDecoder } from 'node:string_decoder';
 import type { SshSession } from './types.js';
-import { CommandRejected, CommandTimeout, DeviceError } from './errors.js';
+import { CommandRejected, CommandTimeout, DeviceError, deviceName } from './errors.js';
 
 export interface CliProfile {
   vendor: string;
@@ -98,7 +98,7 @@ export class CliShell {
     const gone = (why: string) => () => {
       this.closed = why;
       const w = this.waiter;
-      if (w) { this.waiter = undefined; clearTimeout(w.timer); w.reject(new DeviceError(this.device, `device ${this.device}: the shell ${why} while waiting for \`${w.command}\` (last output: ${JSON.stringify(this.tail.slice(-200))})`)); }
+      if (w) { this.waiter = undefined; clearTimeout(w.timer); w.reject(new DeviceError(this.device, `${deviceName(this.device)}: the shell ${why} while waiting for \`${w.command}\` (last output: ${JSON.stringify(this.tail.slice(-200))})`)); }
     };
     stream.on('close', gone('closed'));
     stream.on('end', gone('ended'));
@@ -118,7 +118,7 @@ export class CliShell {
 
   /** Runs one command; resolves with its output (no echo, no prompt, no pager lines). */
   async run(command: string, o: { timeoutMs?: number; expectMode?: string } = {}): Promise<string> {
-    if (this.closed) throw new DeviceError(this.device, `device ${this.device}: the shell ${this.closed}`);
+    if (this.closed) throw new DeviceError(this.device, `${deviceName(this.device)}: the shell ${this.closed}`);
     if (this.waiter) throw new Error(`shell busy with \`${this.waiter.command}\``);
     const p = this.waitPrompt(command, o.timeoutMs ?? this.o.commandTimeoutMs ?? 15_000, false);
     this.stream.write(`${command}${this.profile.newline ?? '\n'}`);
@@ -138,7 +138,7 @@ export class CliShell {
   /** Enters configuration mode, sends each line (stopping at the first refusal, leaving config mode), leaves it. */
   async configure(lines: string[], o: { timeoutMs?: number } = {}): Promise<void> {
     const c = this.profile.config;
-    if (!c) throw new DeviceError(this.device, `device ${this.device}: profile ${this.profile.vendor} has no configuration mode`);
+    if (!c) throw new DeviceError(this.device, `${deviceName(this.device)}: profile ${this.profile.vendor} has no configuration mode`);
     await this.run(c.enter, { ...o, expectMode: c.mode });
     try {
       for (const l of lines) if (l.trim() && !l.trim().startsWith('!')) await this.run(l, o);
@@ -191,7 +191,7 @@ export class CliShell {
         if (++w.pages > (this.o.maxPages ?? 10_000)) {
           this.waiter = undefined;
           clearTimeout(w.timer);
-          w.reject(new DeviceError(this.device, `device ${this.device}: more than ${this.o.maxPages ?? 10_000} pages for \`${w.command}\``));
+          w.reject(new DeviceError(this.device, `${deviceName(this.device)}: more than ${this.o.maxPages ?? 10_000} pages for \`${w.command}\``));
           return;
         }
         const kept = (last.slice(0, m.index) + last.slice(m.index + m[0].length)).trimEnd();

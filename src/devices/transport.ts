@@ -205,7 +205,7 @@ function tcpConnect(host: string, port: number, timeoutMs: number, device: strin
     const s = net.connect({ host, port });
     const timer = setTimeout(() => { s.destroy(); reject(new UserError(`cannot open SSH session to ${device} (no TCP connection to ${host}:${port} within ${timeoutMs} ms)`)); }, timeoutMs);
     s.once('connect', () => { clearTimeout(timer); s.setNoDelay(true); resolve(s); });
-    s.once('error', (e: NodeJS.ErrnoException) => { clearTimeout(timer); reject(new UserError(`cannot open SSH session to ${device} (TCP connection to ${host}:${port} failed: ${e.code ?? e.message})`)); });
+    s.once('error', (e: NodeJS.ErrnoException) => { clearTimeout(timer); reject(new UserError(`cannot open SSH session to ${device} (no TCP connection to ${host}:${port}: ${e.code ?? e.message})`)); });
   });
 }
 

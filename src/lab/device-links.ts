@@ -40,16 +40,25 @@ function needs(d: Driver, what: 'setInterfaceUp' | 'blockInterface', end: End, s
 
 /** Runs `act` on the device after recording `undo`; the returned Undo reverses it and forgets the record. */
 async function change(running: RunningLab, end: End, undo: DeviceAction, step: string, act: (d: Driver) => Promise<void>): Promise<Undo> {
-  const file = recordDeviceAction(running.name, end.x.name, end.x.driver, end.x.access, undo);
+  // The session and the capability first: a device that cannot be reached (or refuses its host key, or
+  // lacks the operation) was not changed, so nothing is recorded — a record of it would make every later
+  // run and cleanup try (and fail) to restore a device that was never touched.
+  const d = createDriver(end.x.driver, externalSessionFactory(end.x.name, end.x.access));
+  await d.open();
+  let file: string | undefined;
   try {
-    await withDriver(end, async (d) => {
-      needs(d, undo.kind === 'interface-up' ? 'setInterfaceUp' : 'blockInterface', end, step);
-      await act(d);
-    });
+    needs(d, undo.kind === 'interface-up' ? 'setInterfaceUp' : 'blockInterface', end, step);
+    file = recordDeviceAction(running.name, end.x.name, end.x.driver, end.x.access, undo);
+    await act(d);
   } catch (e) {
-    // Not made (or made and then the session broke): try the inverse now; keep the record if that fails too.
-    try { await withDriver(end, (d) => undoAction(d, undo)); forgetRecord(file); } catch { /* the record stays for cleanup */ }
+    // Maybe made (the command failed, or the session broke after it): try the inverse now; keep the record if that fails too.
+    if (file) {
+      const f = file;
+      try { await withDriver(end, (x) => undoAction(x, undo)); forgetRecord(f); } catch { /* the record stays for cleanup */ }
+    }
     throw e;
+  } finally {
+    await d.close().catch(() => undefined);
   }
   return async () => {
     await withDriver(end, (d) => undoAction(d, undo));

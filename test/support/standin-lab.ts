@@ -424,8 +424,19 @@ export function sshBanner(address: string, timeoutMs = 1000): Promise<string | u
   });
 }
 
-/** OSPF neighbours of a router on eth2 and eth3: undefined when both are Full, else what is missing. */
+/** OSPF of a router: undefined when its neighbours on eth2 and eth3 are Full AND it has the OSPF route to the
+ *  other router's LAN, else what is missing. Full comes seconds before the route (LSA minimum interval 5 s,
+ *  twice): a lab that is "ready" at Full gives h1 → h2 nothing to cross for another ~10 s. */
 async function ospfProblem(pid: number, r: RouterName): Promise<string | undefined> {
+  const lan = SPEC[r === 'r1' ? 'r2' : 'r1'].lan;
+  const rt = await inRouter(pid, ['ip', '-j', 'route', 'show', lan], { timeoutMs: 5000 });
+  const hasRoute = rt.code === 0 && (JSON.parse(rt.stdout || '[]') as Array<{ protocol?: string }>).some((x) => x.protocol === 'ospf');
+  const nbr = await ospfNeighbourProblem(pid);
+  return nbr ?? (hasRoute ? undefined : `no OSPF route to ${lan} yet`);
+}
+
+/** OSPF neighbours of a router on eth2 and eth3: undefined when both are Full, else what is missing. */
+async function ospfNeighbourProblem(pid: number): Promise<string | undefined> {
   const x = await inRouter(pid, ['vtysh', '-c', 'show ip ospf neighbor json'], { timeoutMs: 5000 });
   if (x.code !== 0) return `vtysh failed (${(x.stderr || x.stdout).trim() || `exit ${x.code}`})`;
   let nbrs;
@@ -449,7 +460,7 @@ async function waitReachable(pids: Record<RouterName, number>, log: Log): Promis
       const ospf = await ospfProblem(pids[r], r);
       if (ospf) problems.push(`OSPF on ${r}: ${ospf}`);
     }));
-    if (!problems.length) { log(`stand-in lab: SSH answers on both management addresses, OSPF Full on both paths (${Date.now() - t0} ms)`); return; }
+    if (!problems.length) { log(`stand-in lab: SSH answers on both management addresses, OSPF Full on both paths, routes to both LANs (${Date.now() - t0} ms)`); return; }
     if (Date.now() - t0 > READY_MS) break;
     if (process.env.STANDIN_DEBUG) log(`  ${Date.now() - t0} ms: ${problems.sort().join('; ')}`);
     await sleep(250);
