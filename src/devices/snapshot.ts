@@ -13,6 +13,7 @@ import { createDriver } from './index.js';
 import { labFilesDir } from '../lab/services.js';
 import { paths } from '../setup/paths.js';
 import type { DeviceAccess } from '../topology/types.js';
+import { expandedAccess } from '../topology/inventory.js';
 import { externalSessionFactory } from './transport.js';
 
 /** Shaped like the scenario undo stack's entries: `undo.push(u.what, u.fn)`. */
@@ -69,6 +70,7 @@ export function rollbackDir(lab: string): string {
 let seq = 0;
 
 function writeRecord(rec: RollbackRecord): string {
+  if (rec.access) rec = { ...rec, access: expandedAccess(rec.access) };
   const dir = rec.access ? deviceRecordDir(rec.lab) : rollbackDir(rec.lab);
   mkdirSync(dir, { recursive: true });
   const file = rec.file ?? join(dir, `${rec.node}-${Date.now()}-${process.pid}-${++seq}.json`);

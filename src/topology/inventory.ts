@@ -343,6 +343,18 @@ export function expandPath(p: string, field: string, device: string, env: Record
   return out;
 }
 
+/** The access with `~` and `${VAR}` in its file paths expanded where possible (records that must work
+ *  later, e.g. from `sudo tsunagari cleanup` without the run's environment). Never reads the files. */
+export function expandedAccess(a: DeviceAccess, env: Record<string, string | undefined> = process.env): DeviceAccess {
+  const tryExpand = (p: string | undefined, field: string): string | undefined => {
+    if (p === undefined) return undefined;
+    try { return expandPath(p, field, 'device', env); } catch { return p; }
+  };
+  const k = tryExpand(a.knownHostsFile, 'known_hosts');
+  const f = tryExpand(a.privateKeyFile, 'private_key_file');
+  return { ...a, ...(k !== undefined ? { knownHostsFile: k } : {}), ...(f !== undefined ? { privateKeyFile: f } : {}) };
+}
+
 /** For validate/unit tests: inventory problems as one UserErrors (empty = fine). */
 export function inventoryErrors(text: string, fileName: string, lab: Lab): string[] {
   try { parseInventory(text, fileName, lab); return []; } catch (e) {
