@@ -61,6 +61,11 @@ export class RemoteMachine {
       ]);
     } catch (e) {
       const url = parseDockerUrl(this.machine.docker);
+      if (/Host denied|verification failed/i.test((e as Error)?.message ?? '')) {
+        const src = this.machine.ssh?.knownHosts ? `the key for it in ${this.machine.ssh.knownHosts}` : 'a pinned host_key';
+        throw new UserError(`cannot reach ${this.label} (its SSH host key is not ${src}; the connection was refused)`,
+          'if the machine\'s host key really changed, update known_hosts or host_key; otherwise something else answers at that address');
+      }
       const how = typeof url !== 'string' && url.kind === 'ssh'
         ? `check that ${url.user}@${url.host} accepts this SSH key and runs \`docker system dial-stdio\` (docs/machines.md)`
         : 'check that its dockerd listens there with --tlsverify and these certificates (docs/machines.md), or fix the machines: entry of the profile';

@@ -17,7 +17,7 @@ import { vethLines } from '../fabric/veth.js';
 import { switchPortLines, switchPortSpec } from '../fabric/switchport.js';
 import { vxlanAddLine, vxlanNodeLine } from '../fabric/vxlan.js';
 import { configureNode } from '../fabric/node-config.js';
-import { mapLimit, run, type RunResult } from '../util/exec.js';
+import { mapLimit, run, sleep, type RunResult } from '../util/exec.js';
 import { UserError } from '../util/errors.js';
 import { Agent, AGENT_IMAGE, AGENT_LABEL } from './agent.js';
 import { RemoteMachine } from './engine.js';
@@ -280,7 +280,7 @@ export async function discoverRemote(ctx: Context, lab: string | undefined, mach
   const found = await mapLimit(machines, 4, async (m): Promise<RemoteFound | undefined> => {
     const rm = remoteMachine(ctx, m);
     try {
-      await rm.ping(3000);
+      await rm.ping();
       const rt = new RemoteDockerRuntime(rm, () => ctx.docker());
       const containers = await rt.discover(lab);
       const agent = await rm.runningAgent();
@@ -343,6 +343,18 @@ export async function removeRemote(ctx: Context, found: RemoteFound[], ledgers: 
     }
     const rt = new RemoteDockerRuntime(rm, () => ctx.docker());
     await rt.removeAll(f.containers.map((c) => c.ref));
+    if (agent) {
+      // Host ends of the containers' veths go when the kernel has finished removing their namespaces:
+      // wait for them (bounded), then delete any that stayed.
+      const deadline = Date.now() + 3000;
+      let rest = [...ifNames];
+      while (rest.length && Date.now() < deadline) {
+        const now = new Set((await agent.hostIfs()).map((i) => i.name));
+        rest = rest.filter((n) => now.has(n));
+        if (rest.length) await sleep(100);
+      }
+      await agent.deleteHostIfs(rest);
+    }
     total.containers += f.containers.length;
     total.bridges += bridgeNames.size;
     total.interfaces += ifNames.size;

@@ -94,7 +94,8 @@ export function dockerOptions(m: Machine, o: { timeoutMs?: number; env?: Resolve
     ...(d.auth.agent ? { agent: d.auth.agent } : {}),
     ...(d.auth.password ? { password: d.auth.password.reveal() } : {}),
   };
-  return { protocol: 'ssh', host: url.host, port: url.port, username: url.user, sshOptions, ...timeout } as Docker.DockerOptions;
+  // No socket timeout over SSH (an ssh2 channel has none; the handshake is bounded by readyTimeout).
+  return { protocol: 'ssh', host: url.host, port: url.port, username: url.user, sshOptions } as Docker.DockerOptions;
 }
 
 /** `docker` CLI arguments that reach the machine's engine (for `tsunagari exec` with a terminal). */

@@ -27,7 +27,7 @@ import { reach, confirmUnreachable } from '../../src/probes/ping.js';
 import { registered } from '../../src/machines/registry.js';
 import { AGENT_CONTAINER } from '../../src/machines/agent.js';
 import { runOk } from '../../src/util/exec.js';
-import { M2, secondMachineDown, secondMachineTraces, secondMachineUp, type SecondMachine } from '../support/second-machine.js';
+import { M2, secondMachineDown, secondMachineSsh, secondMachineSshStop, secondMachineTraces, secondMachineUp, type SecondMachine } from '../support/second-machine.js';
 import { labLeftovers, snapshot, until, type MachineSnapshot } from './helpers.js';
 
 const ctx = new Context();
@@ -222,7 +222,8 @@ test('a killed run whose ledger is gone is still found through the machine regis
   const found = await discoverLab(ctx, undefined);
   assert.ok(found.remote.some((f) => f.containers.some((c) => c.lab === LAB)), 'found on m2 without a ledger');
   await cleanupAll(ctx, { only: (l) => l === LAB });
-  assert.equal((await remote.listContainers({ all: true })).length, 0);
+  const rest = await remote.listContainers({ all: true });
+  assert.deepEqual(rest.map((c) => `${c.Names.join(',')} ${c.State} ${JSON.stringify(c.Labels)}`), []);
   assert.equal(registered().length, 0);
   assert.deepEqual(mine(await snapshot(ctx)), mine(before0));
 });
@@ -241,4 +242,36 @@ test('an engine that does not answer, or does not prove who it is, fails the lab
   assert.equal(registered().length, 0);
   assert.deepEqual(mine(await snapshot(ctx)), mine(before0));
   assert.equal((await remote.listContainers({ all: true })).filter((c) => c.Names.includes(`/${AGENT_CONTAINER}`)).length, 0);
+});
+
+test('an engine reached over SSH (docker system dial-stdio there) carries nodes too; a host key other than the known one is refused', async () => {
+  const ssh = await secondMachineSsh();
+  try {
+    const inv = (knownHosts: string): string => `profile: two-machines
+machines:
+  m2:
+    docker: ${ssh.docker}
+    ssh: { known_hosts: ${JSON.stringify(knownHosts)}, private_key_file: ${JSON.stringify(ssh.privateKeyFile)} }
+    vtep: ${m2.vtep}
+placement: { b3: m2 }
+`;
+    const remote0 = await remoteState();
+    const wrong = await labWith(inv(ssh.wrongKnownHosts));
+    await assert.rejects(up(ctx, wrong.lab), /cannot reach machine m2 \(ssh:\/\/root@198\.18\.253\.2:2222\) \(its SSH host key is not the key for it in .*known_hosts\.wrong; the connection was refused\)/);
+    const { lab } = await labWith(inv(ssh.knownHosts));
+    await up(ctx, lab);
+    try {
+      const r = openLab(ctx, LAB);
+      assert.equal((await reach((await r.handle('a3')).netnsPath, '10.95.0.3')).ok, true, 'a3 → b3 on m2 (reached over SSH)');
+      assert.equal((await r.exec('b3', ['hostname'])).stdout.trim(), 'b3');
+      assert.deepEqual((await r.commandPrefix('b3')).slice(0, 3), ['docker', '--host', ssh.docker]);
+    } finally {
+      await teardown(ctx, LAB);
+    }
+    assert.deepEqual(await labLeftovers(ctx, [LAB]), []);
+    assert.deepEqual(await remoteState(), remote0);
+    assert.equal(registered().length, 0);
+  } finally {
+    await secondMachineSshStop();
+  }
 });

@@ -361,3 +361,68 @@ export async function secondMachineTraces(): Promise<string[]> {
   if (existsSync(join('/sys/fs/cgroup/pids', M2.cgroupParent)) || existsSync(join('/sys/fs/cgroup', M2.cgroupParent, 'cgroup.procs'))) out.push(`cgroup ${M2.cgroupParent}`);
   return out;
 }
+
+// ------------------------------------------------------------------------------------------ ssh
+
+export const M2_SSH_PORT = 2222;
+const SSHD_CONTAINER = 'tsu-m2-sshd';
+
+/** SSH access to the stand-in's engine (ssh://root@198.18.253.2:2222): keys and known_hosts under M2_DIR/ssh. */
+export interface SecondMachineSsh { docker: string; knownHosts: string; privateKeyFile: string; wrongKnownHosts: string; }
+
+/**
+ * An sshd on the second machine (a container of its engine in its network namespace) whose sessions can run
+ * `docker system dial-stdio` against that engine (the docker CLI and the engine's socket are mounted in),
+ * as on a real machine reached with ssh://. Idempotent; removed with the engine's containers by down.
+ */
+export async function secondMachineSsh(log: Log = () => {}): Promise<SecondMachineSsh> {
+  const dir = join(M2_DIR, 'ssh');
+  const out: SecondMachineSsh = {
+    docker: `ssh://root@${M2.address}:${M2_SSH_PORT}`, knownHosts: join(dir, 'known_hosts'), privateKeyFile: join(dir, 'id_ed25519'),
+    wrongKnownHosts: join(dir, 'known_hosts.wrong'),
+  };
+  if (!existsSync(out.privateKeyFile) || !existsSync(out.wrongKnownHosts)) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const k of ['id_ed25519', 'host_ed25519', 'other_ed25519']) await runOk('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', k, '-f', join(dir, k)]);
+    writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'id_ed25519.pub')));
+    const line = (pub: string): string => `[${M2.address}]:${M2_SSH_PORT} ${readFileSync(join(dir, pub), 'utf8').trim().split(' ').slice(0, 2).join(' ')}\n`;
+    writeFileSync(out.knownHosts, line('host_ed25519.pub'));
+    writeFileSync(out.wrongKnownHosts, line('other_ed25519.pub'));
+  }
+  const docker = new Docker({ socketPath: m2Paths.docker.socket, timeout: 60_000 });
+  const running = await docker.getContainer(SSHD_CONTAINER).inspect().catch(() => undefined);
+  if (!running?.State.Running) {
+    if (running) await docker.getContainer(SSHD_CONTAINER).remove({ force: true });
+    const image = 'tsunagari/debian:latest';
+    if (!(await docker.getImage(image).inspect().catch(() => undefined))) {
+      const local = new Docker({ socketPath: join(process.env.TSUNAGARI_STATE || '/var/lib/tsunagari', 'run', 'docker.sock') });
+      const stream = await docker.loadImage(await local.getImage(image).get(), { quiet: true });
+      await new Promise((res, rej) => docker.modem.followProgress(stream, (e: Error | null) => (e ? rej(e) : res(undefined))));
+    }
+    const c = await docker.createContainer({
+      name: SSHD_CONTAINER, Image: image,
+      Cmd: ['sh', '-c', `mkdir -p /run/sshd && exec /usr/sbin/sshd -D -e -p ${M2_SSH_PORT} -o ListenAddress=${M2.address} -o HostKey=/etc/tsu-ssh/host_ed25519 ` +
+        '-o AuthorizedKeysFile=/etc/tsu-ssh/authorized_keys -o PermitRootLogin=prohibit-password -o PasswordAuthentication=no -o StrictModes=no'],
+      HostConfig: {
+        NetworkMode: 'host',
+        Binds: ['/usr/local/bin/docker:/usr/local/bin/docker:ro', `${m2Paths.docker.socket}:/var/run/docker.sock`, `${dir}:/etc/tsu-ssh:ro`],
+      },
+    });
+    await c.start();
+  }
+  const { createConnection } = await import('node:net');
+  await waitFor('sshd', 20_000, () => new Promise<boolean>((res) => {
+    const s = createConnection({ host: M2.address, port: M2_SSH_PORT });
+    const done = (ok: boolean): void => { s.destroy(); res(ok); };
+    s.on('connect', () => done(true)); s.on('error', () => done(false)); s.setTimeout(1000, () => done(false));
+  }), () => undefined, m2Paths.docker.log);
+  log(`✓ second machine: sshd on ${M2.address}:${M2_SSH_PORT} (docker system dial-stdio to its engine)`);
+  return out;
+}
+
+/** Stops the stand-in's sshd (the engine stays). */
+export async function secondMachineSshStop(): Promise<void> {
+  const docker = new Docker({ socketPath: m2Paths.docker.socket, timeout: 30_000 });
+  await docker.getContainer(SSHD_CONTAINER).remove({ force: true }).catch(() => undefined);
+}
