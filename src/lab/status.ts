@@ -27,7 +27,7 @@ export async function labTables(r: RunningLab): Promise<string> {
   const nodes: string[][] = [['NODE', 'KIND', 'RUNTIME', 'WHERE', 'ADDRESSES']];
   for (const n of lab.nodes) {
     const h = d.handles[n.name];
-    const where = !h ? '(not created)' : h.runtime === 'docker' ? `container ${n.container}` : `netns ${h.nsRef}`;
+    const where = !h ? '(not created)' : h.runtime === 'docker' ? `container ${n.container}${h.machine ? ` on ${h.machine}` : ''}` : `netns ${h.nsRef}`;
     const addrs = [...n.interfaces.flatMap((i) => i.addresses.map((a) => `${i.name} ${a}`)),
       ...(n.management ? [`${n.management.iface} ${n.management.address}`] : [])].join(', ');
     nodes.push([n.name, n.kind, n.runtime, where, addrs]);
