@@ -8,7 +8,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { paths } from '../../src/setup/paths.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -112,6 +113,8 @@ before(async () => {
 after(async () => {
   await teardown(ctx, LAB).catch(() => undefined);
   rmSync(dir, { recursive: true, force: true });
+  // A SIGKILL between the ledger's write and rename leaves its temporary file.
+  for (const f of readdirSync(paths.labs).filter((n) => n.startsWith(`${LAB}.json.tmp.`))) rmSync(join(paths.labs, f), { force: true });
   await secondMachineDown();
   assert.deepEqual(await secondMachineTraces(), [], 'the stand-in left nothing');
 });
