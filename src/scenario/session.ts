@@ -8,7 +8,7 @@ import { mapLimit } from '../util/exec.js';
 import { nsRun } from '../fabric/host.js';
 import { resolveTarget, resolveAnyLink, hostNames, type Target } from '../lab/targets.js';
 import { deviceLinkDown, deviceLinkUp, notOnDeviceCable } from '../lab/device-links.js';
-import { reach, reachWithin, confirmUnreachable, reachMany, confirmUnreachableMany, type ReachResult } from '../probes/ping.js';
+import { reach, reachWithin, confirmUnreachable, reachMany, confirmUnreachableMany, type ProbeNs, type ReachResult } from '../probes/ping.js';
 import { tcpConnect } from '../probes/tcp.js';
 import { httpGet } from '../probes/http.js';
 import { linkDown, linkUp, linkLoss, linkRate, linkDelay } from '../lab/impair.js';
@@ -88,13 +88,19 @@ export class Scenario {
     return (await this.requireLab().handle(host)).netnsPath;
   }
 
+  /** Where ping probes from a node run: its namespace here, or a runner through another machine's agent. */
+  private async probeNs(host: string): Promise<ProbeNs> {
+    return this.requireLab().probeRunner(host) ?? this.ns(host);
+  }
+
   /** The node's addresses and routes, for failure messages (the report shows the message). */
   private async evidence(host: string): Promise<string> {
     if (this.isDevice(host)) return `(${host} is an external device: no evidence collected from it)`;
-    const ns = await this.ns(host);
-    const parts = await Promise.all([
-      nsRun(ns, ['ip', '-br', 'addr']), nsRun(ns, ['ip', 'route']), nsRun(ns, ['ip', '-6', 'route']),
-    ]);
+    const lab = this.requireLab();
+    const remote = lab.probeRunner(host) !== undefined;
+    const ns = remote ? '' : await this.ns(host);
+    const at = (argv: string[]) => (remote ? lab.exec(host, argv, { timeoutMs: 30_000 }) : nsRun(ns, argv));
+    const parts = await Promise.all([at(['ip', '-br', 'addr']), at(['ip', 'route']), at(['ip', '-6', 'route'])]);
     return `${host} addresses:\n${parts[0].stdout.trim()}\n${host} routes:\n${parts[1].stdout.trim()}\n${parts[2].stdout.trim()}`;
   }
 
@@ -107,7 +113,7 @@ export class Scenario {
       if (r.received > 0) return;
       throw new CheckFailed(`${host} cannot reach ${target.label}: 0/${r.sent} pings answered (ping on the device)\n${lastLine(r.output)}`);
     }
-    const r = await reach(await this.ns(host), target.address, { attempts: 3 });
+    const r = await reach(await this.probeNs(host), target.address, { attempts: 3 });
     if (r.ok) return r;
     const last = r.probes[r.probes.length - 1];
     throw new CheckFailed(`${host} cannot reach ${target.label}: 0/${r.probes.length} pings answered` +
@@ -120,7 +126,7 @@ export class Scenario {
       if (r.received === 0) return;
       throw new CheckFailed(`${host} can reach ${target.label} but must not: ${r.received}/${r.sent} pings answered (ping on the device)`);
     }
-    const r = await confirmUnreachable(await this.ns(host), target.address, { probes: 2, timeoutMs: 1000 });
+    const r = await confirmUnreachable(await this.probeNs(host), target.address, { probes: 2, timeoutMs: 1000 });
     if (r.unreachable) return;
     const okp = r.probes.filter((p) => p.received > 0).length;
     throw new CheckFailed(`${host} can reach ${target.label} but must not: ${okp}/${r.probes.length} pings answered\n${await this.evidence(host)}`);
@@ -140,7 +146,7 @@ export class Scenario {
       }
       throw new CheckFailed(`${host} → ${target.label} not reachable within ${formatMs(ms)}; 0/${sent} pings on the device answered`);
     }
-    const r = await reachWithin(await this.ns(host), target.address, ms);
+    const r = await reachWithin(await this.probeNs(host), target.address, ms);
     if (r.ok) {
       await this.attach(`${host} → ${target.label}: first reply after ${r.elapsedMs} ms (${r.sent} probes)`, 'text/plain');
       return;
@@ -172,7 +178,7 @@ export class Scenario {
         for (const x of mine) got[x.i] = (await this.routers.ping(src, (targets[x.c] as Target).address, x.want ? 3 : 2)).received > 0;
         return;
       }
-      const ns = await this.ns(src);
+      const ns = await this.probeNs(src);
       const oks = mine.filter((x) => x.want);
       const ngs = mine.filter((x) => !x.want);
       const [okR, ngR] = await Promise.all([

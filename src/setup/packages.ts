@@ -7,7 +7,7 @@ import type { Log } from './paths.js';
 
 export const REQUIRED_PACKAGES = [
   'docker.io', 'openvswitch-switch', 'iproute2', 'iputils-ping', 'fping', 'tcpdump', 'nftables', 'ethtool',
-  'debootstrap', 'busybox-static', 'util-linux', 'procps', 'kmod', 'ca-certificates',
+  'debootstrap', 'busybox-static', 'util-linux', 'procps', 'kmod', 'ca-certificates', 'openssl', 'openssh-client',
 ] as const;
 
 export function isRoot(): boolean {
