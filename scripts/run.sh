@@ -35,6 +35,24 @@ lab_run() {
   return $rc
 }
 
+# The same features with part of a lab on another machine (profile two-machines, docs/machines.md). The
+# second machine is a stand-in: a network namespace with its own dockerd on TCP+TLS
+# (test/support/second-machine.ts), removed again whatever the run's outcome.
+machines_run() {
+  m2() { node --import tsx scripts/second-machine.ts "$@"; }
+  trap 'm2 down >/dev/null 2>&1 || true' EXIT INT TERM
+  m2 up || { echo "tsunagari: the stand-in second machine did not come up (see above)" >&2; return 1; }
+  m2_env=$(m2 env) || return 1
+  eval "$m2_env"
+  set +e
+  tsunagari test --no-setup --profile two-machines "$@"
+  rc=$?
+  set -e
+  m2 down
+  trap - EXIT INT TERM
+  return $rc
+}
+
 echo "== set-up"
 tsunagari setup
 
@@ -51,6 +69,8 @@ case "$mode" in
     tsunagari test --no-setup --format progress features
     echo "== the same @nightly features against a (stand-in) physical lab: profile lab"
     lab_run --format progress --reports reports/lab features
+    echo "== two-sites with site B on a second machine (a second Docker engine in its own namespace): profile two-machines"
+    machines_run --format progress --reports reports/two-machines features/en/two-sites.feature features/ja/two-sites.feature
     echo "== leftovers check: the tests must have removed everything they created"
     tsunagari cleanup --check
     ;;
@@ -60,10 +80,16 @@ case "$mode" in
     echo "== leftovers check: nothing of tsunagari's left, nothing pending on the lab's devices"
     tsunagari cleanup --check
     ;;
+  machines)
+    echo "== two-sites with site B on a (stand-in) second machine: profile two-machines"
+    machines_run features/en/two-sites.feature features/ja/two-sites.feature
+    echo "== leftovers check"
+    tsunagari cleanup --check
+    ;;
   demo)
     echo "== example features (English and Japanese) against their labs"
     tsunagari test --no-setup features
     echo "== reports: reports/cucumber.html, reports/junit.xml, reports/cucumber.json, reports/messages.ndjson"
     ;;
-  *) echo "usage: scripts/run.sh test|demo|setup|lab" >&2; exit 2 ;;
+  *) echo "usage: scripts/run.sh test|demo|setup|lab|machines" >&2; exit 2 ;;
 esac
