@@ -142,7 +142,8 @@ export abstract class ExecDriver implements Driver {
     this.require('interfaces');
     const table = cutTable('tsunagari_cut', iface);
     if (!on) {
-      await this.run(`nft delete table netdev ${table} 2>&1 | grep -v 'No such file' >&2; true`);
+      // Absent is success (already removed); any other failure of the delete is reported.
+      await this.run(`if nft list table netdev ${table} >/dev/null 2>&1; then nft delete table netdev ${table}; fi`);
       return;
     }
     const chains = [{ name: 'ingress' as const, device: iface, action: 'drop' }];
