@@ -45,11 +45,11 @@ function errnoReason(e: unknown): string {
 
 // ------------------------------------------------------------------------------------------ processes
 
-function procComm(pid: number): string | undefined {
+export function procComm(pid: number): string | undefined {
   try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { return undefined; }
 }
 
-function readPidfile(file: string): number | undefined {
+export function readPidfile(file: string): number | undefined {
   try {
     const pid = Number.parseInt(readFileSync(file, 'utf8').trim(), 10);
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
@@ -57,7 +57,7 @@ function readPidfile(file: string): number | undefined {
 }
 
 /** The pid in `file` if that process is alive and its command name is `comm` (guards against pid reuse). */
-function livePid(file: string, comm: string): number | undefined {
+export function livePid(file: string, comm: string): number | undefined {
   const pid = readPidfile(file);
   return pid !== undefined && pidAlive(pid) && procComm(pid) === comm ? pid : undefined;
 }
@@ -81,7 +81,7 @@ function cmdline(pid: number): string[] {
 }
 
 /** Last lines of a log file written after byte offset `from`. */
-function logTail(file: string, from = 0, n = 15): string {
+export function logTail(file: string, from = 0, n = 15): string {
   try {
     const text = readFileSync(file, 'utf8').slice(from);
     const lines = text.trim().split('\n').filter(Boolean).slice(-n);
@@ -103,7 +103,7 @@ async function waitExit(pid: number, ms: number): Promise<boolean> {
 }
 
 /** Starts a long-running daemon in its own session with output appended to `logFile`; it survives our exit. */
-function spawnDetached(file: string, args: string[], logFile: string, env: NodeJS.ProcessEnv):
+export function spawnDetached(file: string, args: string[], logFile: string, env: NodeJS.ProcessEnv):
   { pid: number; exited: () => string | undefined } {
   // Keep one previous log; dockerd's is chatty and these daemons live for weeks.
   if (fileSize(logFile) > 10 * 1024 * 1024) renameSync(logFile, `${logFile}.1`);
@@ -173,7 +173,7 @@ function canConnect(socketPath: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<b
   });
 }
 
-async function waitFor(what: string, deadlineMs: number, probe: () => Promise<boolean>, exited: () => string | undefined,
+export async function waitFor(what: string, deadlineMs: number, probe: () => Promise<boolean>, exited: () => string | undefined,
   failure: (why: string) => Error): Promise<void> {
   const deadline = Date.now() + deadlineMs;
   for (;;) {
@@ -183,6 +183,21 @@ async function waitFor(what: string, deadlineMs: number, probe: () => Promise<bo
     if (Date.now() > deadline) throw failure(`${what} did not answer within ${deadlineMs / 1000} s`);
     await sleep(100);
   }
+}
+
+/** A containerd config keeping its root, state, socket and plugin dir where given (no CRI). */
+export function containerdConfig(c: { root: string; state: string; socket: string; opt: string }): string {
+  return [
+    'version = 2',
+    `root = ${JSON.stringify(c.root)}`,
+    `state = ${JSON.stringify(c.state)}`,
+    'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+    '[grpc]',
+    `  address = ${JSON.stringify(c.socket)}`,
+    '[plugins."io.containerd.internal.v1.opt"]',
+    `  path = ${JSON.stringify(c.opt)}`,
+    '',
+  ].join('\n');
 }
 
 /**
@@ -198,17 +213,7 @@ async function ensureContainerd(log: Log): Promise<string> {
       'run `npx tsunagari setup --stop`, then `npx tsunagari setup`');
   }
   ensureDirs(c.root, c.state);
-  writeFileSync(c.config, [
-    'version = 2',
-    `root = ${JSON.stringify(c.root)}`,
-    `state = ${JSON.stringify(c.state)}`,
-    'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
-    '[grpc]',
-    `  address = ${JSON.stringify(c.socket)}`,
-    '[plugins."io.containerd.internal.v1.opt"]',
-    `  path = ${JSON.stringify(c.opt)}`,
-    '',
-  ].join('\n'));
+  writeFileSync(c.config, containerdConfig(c));
   const from = fileSize(c.log);
   const child = spawnDetached('containerd', ['--config', c.config], c.log, daemonEnv());
   writeFileSync(c.pidfile, `${child.pid}\n`);

@@ -11,11 +11,14 @@
 // `down` is idempotent and leaves nothing: containers (through the engine), dockerd, containerd, their shims
 // and anything else in the namespace or the cgroup parent, leftover mounts, the veth, the namespace.
 // The directory with images and certificates stays (a second `up` is fast) unless `down({ purge: true })`.
-import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
 import { run, runOk, sleep } from '../../src/util/exec.js';
+import { containerdConfig, livePid, logTail, pingDocker, procComm, readPidfile, spawnDetached, waitFor } from '../../src/setup/daemons.js';
+import { pidAlive } from '../../src/setup/lock.js';
+
+const spawnArgv = (argv: string[], logFile: string) => spawnDetached(argv[0] as string, argv.slice(1), logFile, process.env);
 
 export const M2_DIR = process.env.TSUNAGARI_M2_DIR || '/var/lib/tsunagari-m2';
 
@@ -95,26 +98,6 @@ export function secondMachineEnv(): Record<string, string> {
 
 // ------------------------------------------------------------------------------------------ processes
 
-function readPid(file: string): number | undefined {
-  try {
-    const n = Number.parseInt(readFileSync(file, 'utf8').trim(), 10);
-    return Number.isInteger(n) && n > 0 ? n : undefined;
-  } catch { return undefined; }
-}
-
-function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
-}
-
-function comm(pid: number): string | undefined {
-  try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { return undefined; }
-}
-
-function livePid(file: string, name: string): number | undefined {
-  const pid = readPid(file);
-  return pid !== undefined && alive(pid) && comm(pid) === name ? pid : undefined;
-}
-
 function pids(): number[] {
   return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(Number);
 }
@@ -144,48 +127,20 @@ function standInProcesses(): number[] {
 
 async function waitGone(pidList: number[], ms: number): Promise<number[]> {
   const deadline = Date.now() + ms;
-  let left = pidList.filter(alive);
+  let left = pidList.filter(pidAlive);
   while (left.length && Date.now() < deadline) {
     await sleep(100);
-    left = left.filter(alive);
+    left = left.filter(pidAlive);
   }
   return left;
 }
 
-function logTail(file: string, n = 12): string {
-  try { return readFileSync(file, 'utf8').trim().split('\n').slice(-n).join('\n  '); } catch { return `(no log at ${file})`; }
+/** Waits for a daemon of the stand-in; failures name it and show the end of its log. */
+function waitForDaemon(what: string, ms: number, probe: () => Promise<boolean>, exited: () => string | undefined, log: string): Promise<void> {
+  return waitFor(what, ms, probe, exited, (why) => new Error(`second machine: ${why}; log ${log}:\n  ${logTail(log, 0, 12)}`));
 }
 
-function spawnDaemon(argv: string[], logFile: string): { pid: number; exited: () => string | undefined } {
-  const fd = openSync(logFile, 'a');
-  let why: string | undefined;
-  try {
-    const child = spawn(argv[0] as string, argv.slice(1), { detached: true, stdio: ['ignore', fd, fd] });
-    child.on('error', (e) => { why = e.message; });
-    child.on('exit', (code, sig) => { why = sig ? `killed by ${sig}` : `exit ${code}`; });
-    child.unref();
-    return { pid: child.pid ?? -1, exited: () => why };
-  } finally { closeSync(fd); }
-}
-
-async function waitFor(what: string, ms: number, probe: () => Promise<boolean>, exited: () => string | undefined, log: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await probe()) return;
-    const ex = exited();
-    if (ex) throw new Error(`second machine: ${what} ${ex}; log ${log}:\n  ${logTail(log)}`);
-    if (Date.now() > deadline) throw new Error(`second machine: ${what} did not answer within ${ms / 1000} s; log ${log}:\n  ${logTail(log)}`);
-    await sleep(150);
-  }
-}
-
-async function dockerAnswers(socket: string): Promise<boolean> {
-  if (!existsSync(socket)) return false;
-  try {
-    await Promise.race([new Docker({ socketPath: socket, timeout: 2000 }).ping(), sleep(2500).then(() => { throw new Error('timeout'); })]);
-    return true;
-  } catch { return false; }
-}
+const dockerAnswers = async (socket: string): Promise<boolean> => (await pingDocker(socket, 2000)) === undefined;
 
 // ------------------------------------------------------------------------------------------ certificates
 
@@ -233,23 +188,13 @@ async function startContainerd(log: Log): Promise<number> {
   if (running !== undefined) return running;
   mkdirSync(c.root, { recursive: true });
   mkdirSync(c.state, { recursive: true });
-  writeFileSync(c.config, [
-    'version = 2',
-    `root = ${JSON.stringify(c.root)}`,
-    `state = ${JSON.stringify(c.state)}`,
-    'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
-    '[grpc]',
-    `  address = ${JSON.stringify(c.socket)}`,
-    '[plugins."io.containerd.internal.v1.opt"]',
-    `  path = ${JSON.stringify(c.opt)}`,
-    '',
-  ].join('\n'));
+  writeFileSync(c.config, containerdConfig(c));
   rmSync(c.socket, { force: true });
   // unshare execs nsenter, which execs containerd: the pid we get is containerd's.
-  const d = spawnDaemon(['unshare', '--mount', '--propagation', 'slave', '--', 'nsenter', `--net=/run/netns/${M2.netns}`, '--',
+  const d = spawnArgv(['unshare', '--mount', '--propagation', 'slave', '--', 'nsenter', `--net=/run/netns/${M2.netns}`, '--',
     'containerd', '--config', c.config], c.log);
   writeFileSync(c.pidfile, `${d.pid}\n`);
-  await waitFor('containerd', 30_000, async () => existsSync(c.socket), d.exited, c.log);
+  await waitForDaemon('containerd', 30_000, async () => existsSync(c.socket), d.exited, c.log);
   log(`✓ second machine: containerd (pid ${d.pid})`);
   return d.pid;
 }
@@ -272,9 +217,9 @@ async function startDockerd(log: Log, containerdPid: number): Promise<void> {
     '--bridge', 'none', '--iptables=false', '--ip6tables=false', '--ip-masq=false',
     '--cgroup-parent', `/${M2.cgroupParent}`,
   ];
-  const p = spawnDaemon(args, d.log);
-  await waitFor('dockerd', 60_000, () => dockerAnswers(d.socket), p.exited, d.log);
-  log(`✓ second machine: dockerd (pid ${readPid(d.pidfile) ?? p.pid}) on tcp://${M2.address}:${M2.port} (TLS) and ${d.socket}`);
+  const p = spawnArgv(args, d.log);
+  await waitForDaemon('dockerd', 60_000, () => dockerAnswers(d.socket), p.exited, d.log);
+  log(`✓ second machine: dockerd (pid ${readPidfile(d.pidfile) ?? p.pid}) on tcp://${M2.address}:${M2.port} (TLS) and ${d.socket}`);
 }
 
 /** Brings the stand-in up (reusing whatever of it already runs); resolves once the engine answers over TLS. */
@@ -290,7 +235,7 @@ export async function secondMachineUp(log: Log = () => {}): Promise<SecondMachin
   await startDockerd(log, cpid);
   const m = secondMachine();
   const tls = new Docker({ host: M2.address, port: M2.port, protocol: 'https', ca: readFileSync(m.tls.ca), cert: readFileSync(m.tls.cert), key: readFileSync(m.tls.key), timeout: 5000 });
-  await waitFor('dockerd over TLS', 20_000, async () => { try { await tls.ping(); return true; } catch { return false; } }, () => undefined, m2Paths.docker.log);
+  await waitForDaemon('dockerd over TLS', 20_000, async () => { try { await tls.ping(); return true; } catch { return false; } }, () => undefined, m2Paths.docker.log);
   return m;
 }
 
@@ -356,7 +301,7 @@ export async function secondMachineTraces(): Promise<string[]> {
   const out: string[] = [];
   if ((await run('ip', ['netns', 'list'])).stdout.split('\n').some((l) => l.split(' ')[0] === M2.netns)) out.push(`namespace ${M2.netns}`);
   if ((await run('ip', ['link', 'show', 'dev', M2.hostIf])).code === 0) out.push(`interface ${M2.hostIf}`);
-  for (const p of standInProcesses()) out.push(`process ${p} (${comm(p)})`);
+  for (const p of standInProcesses()) out.push(`process ${p} (${procComm(p)})`);
   for (const m of mountsBelowDir()) out.push(`mount ${m}`);
   if (existsSync(join('/sys/fs/cgroup/pids', M2.cgroupParent)) || existsSync(join('/sys/fs/cgroup', M2.cgroupParent, 'cgroup.procs'))) out.push(`cgroup ${M2.cgroupParent}`);
   return out;
@@ -412,7 +357,7 @@ export async function secondMachineSsh(log: Log = () => {}): Promise<SecondMachi
     await c.start();
   }
   const { createConnection } = await import('node:net');
-  await waitFor('sshd', 20_000, () => new Promise<boolean>((res) => {
+  await waitForDaemon('sshd', 20_000, () => new Promise<boolean>((res) => {
     const s = createConnection({ host: M2.address, port: M2_SSH_PORT });
     const done = (ok: boolean): void => { s.destroy(); res(ok); };
     s.on('connect', () => done(true)); s.on('error', () => done(false)); s.setTimeout(1000, () => done(false));
