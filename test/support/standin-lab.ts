@@ -30,6 +30,7 @@ import { NODE_PATH } from '../../src/runtime/types.js';
 import { tarFiles } from '../../src/util/tar.js';
 import { run, sleep, type RunOptions, type RunResult } from '../../src/util/exec.js';
 import { UserError } from '../../src/util/errors.js';
+import { hostBatch, nsBatch } from '../../src/fabric/host.js';
 
 // ---- what the stand-in is ----------------------------------------------------------------------------
 
@@ -153,14 +154,12 @@ async function must(what: string, file: string, args: string[], opts: RunOptions
   return r.stdout;
 }
 
-/** `ip -batch -`, optionally inside a namespace (nsenter --net=PATH); the error names the failing line. */
+/** `ip -batch -` here or inside a namespace (the fabric's own runner: the error names the failing line). */
 async function ipBatch(what: string, lines: string[], nsPath?: string): Promise<void> {
-  const argv = nsPath ? ['nsenter', `--net=${nsPath}`, 'ip', '-batch', '-'] : ['ip', '-batch', '-'];
-  const r = await run(argv[0]!, argv.slice(1), { input: lines.join('\n') + '\n', timeoutMs: 30_000 });
-  if (r.code !== 0) {
-    const m = /Command failed -:(\d+)/.exec(r.stderr);
-    const err = r.stderr.split('\n').filter((l) => l && !l.startsWith('Command failed')).join(' ').trim();
-    throw new Error(`stand-in lab: cannot ${what}${m ? ` (\`ip ${lines[Number(m[1]) - 1]}\`: ${err})` : `: ${err}`}`);
+  try {
+    await (nsPath ? nsBatch(nsPath, lines, what) : hostBatch(lines, what));
+  } catch (e) {
+    throw new Error(`stand-in lab: ${(e as Error).message}`);
   }
 }
 
