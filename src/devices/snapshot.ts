@@ -12,6 +12,7 @@ import { unifiedDiff } from './diff.js';
 import { createDriver } from './index.js';
 import { labFilesDir } from '../lab/services.js';
 import { paths } from '../setup/paths.js';
+import { pidAlive } from '../setup/lock.js';
 import type { DeviceAccess } from '../topology/types.js';
 import { expandedAccess } from '../topology/inventory.js';
 import { externalSessionFactory } from './transport.js';
@@ -207,7 +208,7 @@ export async function rollbackPending(lab: { name: string }, sessionsFor: (node:
   const results: RollbackResult[] = [];
   const records = o.onlyDevices ? readRecords(deviceRecordDir(lab.name)) : pendingRollbacks(lab.name);
   for (const rec of records.reverse()) {
-    if (rec.pid !== process.pid && alive(rec.pid)) {
+    if (rec.pid !== process.pid && pidAlive(rec.pid)) {
       results.push({ node: rec.node, driver: rec.driver, ok: false, message: `skipped: run ${rec.pid} is still alive` });
       continue;
     }
@@ -258,6 +259,3 @@ export async function restoreDevices(lab?: string): Promise<RollbackResult[]> {
   return out;
 }
 
-function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
-}

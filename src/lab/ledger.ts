@@ -1,6 +1,7 @@
 // Owns the ledger: one JSON file per lab under <state>/labs/ recording what a run is about to create
 // (written before each creation, so a SIGKILLed run is still fully known) and how to reach its nodes.
 // Must not create or delete lab resources itself.
+import { pidAlive } from '../setup/lock.js';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab } from '../topology/types.js';
@@ -89,6 +90,4 @@ export class Ledger {
 }
 
 /** Is the process that wrote a ledger still running? */
-export function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
-}
+export const alive = pidAlive;
