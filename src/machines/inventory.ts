@@ -5,17 +5,13 @@
 // profile validates without the variables set. Must not connect anywhere.
 import * as path from 'node:path';
 import { z } from 'zod';
-import { NAME_RE, NAME_RULE } from '../topology/schema.js';
-import { ipProblem } from '../topology/address.js';
+import { ENV_RE, NAME_RE, NAME_RULE, ipAddress, show } from '../topology/schema.js';
+import { isFingerprint } from '../devices/hostkey.js';
 import type { Lab, Machine } from '../topology/types.js';
 import { UserError } from '../util/errors.js';
 import { applyPlacement } from './placement.js';
 import { machineLabel, missingFiles, parseDockerUrl } from './machine.js';
 
-const ENV_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const FINGERPRINT_RE = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
-const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : String(v));
-const ip = (field: string) => z.string().superRefine((v, ctx) => { const p = ipProblem(v); if (p) ctx.addIssue({ code: 'custom', message: `${field} ${p}` }); });
 const file = (what: string) => z.string().min(1, { error: `${what} must not be empty` }).describe(`${what} (absolute, relative to the inventory, ~ or \${VAR})`);
 
 export const MachineSchema = z.strictObject({
@@ -30,8 +26,8 @@ export const MachineSchema = z.strictObject({
     passphrase_env: z.string().regex(ENV_RE, { error: (i) => `passphrase_env ${show(i.input)} is not an environment variable name` }).optional(),
     agent: z.boolean().optional().describe('true = the SSH agent at $SSH_AUTH_SOCK'),
   }).optional().describe('SSH access for ssh:// engines: a host key source and a credential source'),
-  vtep: ip('vtep').describe('The machine\'s underlay address: VXLAN between the machines goes to it'),
-  local_vtep: ip('local_vtep').optional().describe('This machine\'s address towards it (default: the source address of the route to vtep)'),
+  vtep: ipAddress('vtep').describe('The machine\'s underlay address: VXLAN between the machines goes to it'),
+  local_vtep: ipAddress('local_vtep').optional().describe('This machine\'s address towards it (default: the source address of the route to vtep)'),
 }).meta({ title: 'Machine', description: 'Another machine whose Docker engine runs placed nodes and switches (docs/machines.md)' });
 
 export const MachinesSchema = z.record(z.string().regex(NAME_RE, { error: (i) => `machine name ${show(i.input)} is invalid; ${NAME_RULE}` }), MachineSchema)
@@ -60,7 +56,7 @@ export function applyMachines(lab: Lab, raw: { machines?: Record<string, RawMach
     if (url.kind === 'ssh') {
       const s = m.ssh ?? {};
       const fps = s.host_key === undefined ? [] : Array.isArray(s.host_key) ? s.host_key : [s.host_key];
-      fps.forEach((f) => { if (!FINGERPRINT_RE.test(f)) at(['ssh', 'host_key'], `host_key ${show(f)} is not a SHA256 fingerprint`); });
+      fps.forEach((f) => { if (!isFingerprint(f)) at(['ssh', 'host_key'], `host_key ${show(f)} is not a SHA256 fingerprint`); });
       if (!fps.length && !s.known_hosts) at(['ssh'], 'no host key to verify against: give ssh: { host_key: SHA256:… } or ssh: { known_hosts: … }');
       if (fps.length && s.known_hosts) at(['ssh', 'known_hosts'], 'give host_key or known_hosts, not both');
       if (!s.private_key_file && !s.private_key_env && !s.agent) at(['ssh'], 'no credentials: give private_key_file, private_key_env or agent: true');

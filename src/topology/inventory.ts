@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { UserError, UserErrors, knownList } from '../util/errors.js';
-import { ipProblem } from './address.js';
-import { NAME_RE, NAME_RULE } from './schema.js';
+import { isFingerprint } from '../devices/hostkey.js';
+import { ENV_RE, IFNAME_RE, NAME_RE, NAME_RULE, intRange, ipAddress, show } from './schema.js';
 import { Positions, parseYaml, schemaProblems, type SchemaShape } from './load.js';
 import type { Problem, YamlPath } from './validate.js';
 import { bridgeName, portName, vxlanPortName } from './naming.js';
@@ -25,17 +25,8 @@ export const EMULATED = 'emulated';
 export const DEFAULT_DRIVER: Record<string, string> = { frr: 'frr', router: 'linux', linux: 'linux', host: 'linux', dns: 'linux', resolver: 'linux', authoritative: 'linux' };
 export const DRIVER_NAMES = ['frr', 'linux', 'ios'] as const;
 
-const FINGERPRINT_RE = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
-const ENV_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
-const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : String(v));
 
-function intRange(field: string, min: number, max: number) {
-  const out = (iss: { input?: unknown }) => `${field} ${show(iss.input)} is out of range ${min}..${max}`;
-  return z.number().int({ error: (iss) => `${field} ${show(iss.input)} must be a whole number` }).min(min, { error: out }).max(max, { error: out });
-}
 const envName = (field: string) => z.string().regex(ENV_RE, { error: (iss) => `${field} ${show(iss.input)} is not an environment variable name` });
-const ipOnly = (field: string) => z.string().superRefine((v, ctx) => { const p = ipProblem(v); if (p) ctx.addIssue({ code: 'custom', message: `${field} ${p}` }); });
 
 export const DeviceSchema = z.strictObject({
   host: z.string().min(1, { error: 'host must not be empty' }).describe('Management address or DNS name the device answers SSH on'),
@@ -57,8 +48,8 @@ export const DeviceSchema = z.strictObject({
 
 export const VxlanAttachSchema = z.strictObject({
   vni: intRange('vni', 1, 16777215).describe('VXLAN network identifier of the segment in the lab'),
-  remote: ipOnly('remote').describe('VTEP address of the lab (the switch or router terminating the VNI)'),
-  local: ipOnly('local').optional().describe('Source address on this machine (default: chosen by the kernel)'),
+  remote: ipAddress('remote').describe('VTEP address of the lab (the switch or router terminating the VNI)'),
+  local: ipAddress('local').optional().describe('Source address on this machine (default: chosen by the kernel)'),
   dstport: intRange('dstport', 1, 65535).optional().describe('UDP port, default 4789'),
   udp_checksum: z.boolean().optional().describe('outer UDP checksums, default false'),
 });
@@ -301,7 +292,7 @@ function externalNode(node: Node, d: RawDevice, add: (p: YamlPath, m: string) =>
   const bad = (p: YamlPath, m: string): void => { ok = false; add(p, m); };
   if (/\s/.test(d.host)) bad(['host'], `host ${show(d.host)} has spaces`);
   const fps = d.host_key === undefined ? [] : Array.isArray(d.host_key) ? d.host_key : [d.host_key];
-  fps.forEach((f, i) => { if (!FINGERPRINT_RE.test(f)) bad(Array.isArray(d.host_key) ? ['host_key', i] : ['host_key'], `host_key ${show(f)} is not a SHA256 fingerprint (SHA256: and 43 base64 characters, as \`ssh-keygen -lf\` prints it)`); });
+  fps.forEach((f, i) => { if (!isFingerprint(f)) bad(Array.isArray(d.host_key) ? ['host_key', i] : ['host_key'], `host_key ${show(f)} is not a SHA256 fingerprint (SHA256: and 43 base64 characters, as \`ssh-keygen -lf\` prints it)`); });
   if (d.host_key !== undefined && !fps.length) bad(['host_key'], 'host_key lists no fingerprint');
   if (d.host_key !== undefined && d.known_hosts !== undefined) bad(['known_hosts'], 'give host_key or known_hosts, not both');
   if (d.host_key === undefined && d.known_hosts === undefined) bad([], 'no host key to verify against: give host_key (SHA256:…) or known_hosts (unverified connections are not offered)');

@@ -9,11 +9,12 @@ export const NAME_RE = /^[a-z][a-z0-9-]{0,23}$/;
 export const NAME_RULE = "use 1..24 lowercase letters, digits and '-', starting with a letter";
 export const LINK_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 export const MAC_RE = /^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/;
-const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
+export const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
 const SYSCTL_RE = /^[A-Za-z0-9_][A-Za-z0-9_./-]*$/;
-const ENV_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const ENV_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : String(v));
+/** A value as messages show it: strings quoted. */
+export const show = (v: unknown): string => (typeof v === 'string' ? `'${v}'` : String(v));
 
 /** A lab, node or switch name. `what` is used in the message ("invalid node name"). */
 function nameKey(what: string) {
@@ -30,7 +31,7 @@ function ifName(what: string) {
   }).meta({ pattern: IFNAME_RE.source });
 }
 
-function intRange(field: string, min: number, max: number) {
+export function intRange(field: string, min: number, max: number) {
   const out = (iss: { input?: unknown }) => `${field} ${show(iss.input)} is out of range ${min}..${max}`;
   return z.number().int({ error: (iss) => `${field} ${show(iss.input)} must be a whole number` })
     .min(min, { error: out }).max(max, { error: out });
@@ -56,7 +57,7 @@ function addresses(family: Family) {
     .describe(`IPv${family} address with prefix length (e.g. ${ex}), or a list of them`);
 }
 
-function ipAddress(field: string, family?: Family) {
+export function ipAddress(field: string, family?: Family) {
   return z.string().superRefine((v, ctx) => {
     const p = ipProblem(v, family);
     if (p) ctx.addIssue({ code: 'custom', message: `${field} ${p}` });
