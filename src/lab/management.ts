@@ -4,7 +4,7 @@
 // container). Must not touch data-plane links, switches or addresses; up.ts records names in the ledger first.
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
+import { ed25519KeyPair } from '../devices/keygen.js';
 import type { Lab, Node } from '../topology/types.js';
 import type { NodeHandle, Runtime } from '../runtime/types.js';
 import type { PortSpec, BridgeSpec } from '../fabric/ovs.js';
@@ -17,7 +17,6 @@ import { aliasFor, type Owner } from './labels.js';
 import { labFilesDir } from './services.js';
 import { UserError } from '../util/errors.js';
 
-const { utils } = ssh2;
 
 /** What the ledger keeps about a lab's SSH trust (never the private key itself: only where it is). */
 export interface ManagementState {
@@ -127,7 +126,7 @@ export function createClientKey(lab: string): Omit<ManagementState, 'hostKeys'> 
   const dir = sshDir(lab);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
-  const pair = utils.generateKeyPairSync('ed25519', { comment: `tsunagari-${lab}` });
+  const pair = ed25519KeyPair(`tsunagari-${lab}`);
   const file = join(dir, 'id_ed25519');
   writeFileSync(file, pair.private, { mode: 0o600 });
   chmodSync(file, 0o600);

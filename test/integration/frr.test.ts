@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import ssh2 from 'ssh2';
+import { ed25519KeyPair } from '../../src/devices/keygen.js';
 import { loadTopology, parseTopology } from '../../src/topology/load.js';
 import { Context } from '../../src/lab/context.js';
 import { up, type Progress } from '../../src/lab/up.js';
@@ -194,7 +194,7 @@ test('a client key other than the lab\'s is refused; non-managed nodes have no s
   const state = running.ledger.data.management!;
   const own = state.clientKeyFile;
   const other = path.join(sshDir(LAB), 'other_ed25519');
-  writeFileSync(other, ssh2.utils.generateKeyPairSync('ed25519').private, { mode: 0o600 });
+  writeFileSync(other, ed25519KeyPair().private, { mode: 0o600 });
   state.clientKeyFile = other;
   try {
     await assert.rejects(openLabSession(running, 'r2'), /^UserError: cannot open SSH session to node r2 of lab frrlab \(authentication as root failed: every offered credential was refused\)|^cannot open SSH session to node r2 of lab frrlab \(authentication as root failed/);

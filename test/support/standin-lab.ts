@@ -17,7 +17,7 @@ import { createConnection } from 'node:net';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import ssh2 from 'ssh2';
+import { ed25519KeyPair } from '../../src/devices/keygen.js';
 import { ensureDocker } from '../../src/setup/daemons.js';
 import { STATE_DIR, type Log } from '../../src/setup/paths.js';
 import { FRR_CONFIG_FILE, FRR_SERVICE, SSH_HOST_KEY } from '../../src/topology/frr.js';
@@ -352,7 +352,7 @@ function createKeys(info: StandinInfo): string {
     if (r) pub = readFileSync(info.publicKeyFile, 'utf8').trim();
   }
   if (!pub) {
-    const pair = ssh2.utils.generateKeyPairSync('ed25519', { comment });
+    const pair = ed25519KeyPair(comment);
     writeFileSync(info.keyFile, pair.private, { mode: 0o600 });
     pub = pair.public.trim();
     writeFileSync(info.publicKeyFile, `${pub}\n`, { mode: 0o644 });
@@ -405,7 +405,7 @@ async function readHostKey(pid: number, r: RouterName): Promise<{ address: strin
 function writeKnownHosts(info: StandinInfo, keys: Array<{ address: string; line: string }>): void {
   writeFileSync(info.knownHostsFile, keys.map((k) => `${k.address} ${k.line}\n`).join(''), { mode: 0o644 });
   // same addresses, a key neither router holds: a device whose host key changed
-  const wrong = ssh2.utils.generateKeyPairSync('ed25519').public.trim().split(/\s+/).slice(0, 2).join(' ');
+  const wrong = ed25519KeyPair().public.trim().split(/\s+/).slice(0, 2).join(' ');
   writeFileSync(info.wrongKnownHostsFile, keys.map((k) => `${k.address} ${wrong}\n`).join(''), { mode: 0o644 });
 }
 

@@ -8,14 +8,14 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
+import { ed25519KeyPair } from '../../../src/devices/keygen.js';
 import {
   HostKeyRefused, blobType, checkHostKey, fingerprint, hostKeyAlgorithms, hostMatches, isFingerprint, knownHostName, parseKnownHosts,
   parsePublicKey, type HostKeyPolicy,
 } from '../../../src/devices/hostkey.js';
 import { UserError } from '../../../src/util/errors.js';
 
-const key = (comment = 'k') => ssh2.utils.generateKeyPairSync('ed25519', { comment }).public;
+const key = (comment = 'k') => ed25519KeyPair(comment).public;
 const A = key('a');
 const B = key('b');
 const blobOf = (line: string): Buffer => parsePublicKey(line)!.blob;

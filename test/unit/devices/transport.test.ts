@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import ssh2 from 'ssh2';
+import { ed25519KeyPair } from '../../../src/devices/keygen.js';
 import {
   Secret, openSession, resolveDeviceOptions, type ExternalDeviceOptions, type ResolveEnv,
 } from '../../../src/devices/transport.js';
@@ -18,9 +19,9 @@ import { HostKeyRefused, fingerprint, parsePublicKey } from '../../../src/device
 import { UserError } from '../../../src/util/errors.js';
 
 const { Server, utils } = ssh2;
-const hostKey = utils.generateKeyPairSync('ed25519', { comment: 'host' });
-const otherHost = utils.generateKeyPairSync('ed25519', { comment: 'other' });
-const clientKey = utils.generateKeyPairSync('ed25519', { comment: 'client' });
+const hostKey = ed25519KeyPair('host');
+const otherHost = ed25519KeyPair('other');
+const clientKey = ed25519KeyPair('client');
 const HOST_FP = fingerprint(parsePublicKey(hostKey.public)!.blob);
 const OTHER_FP = fingerprint(parsePublicKey(otherHost.public)!.blob);
 const PASSWORD = 'pw-Zq8-not-for-printing';

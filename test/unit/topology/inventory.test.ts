@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { inspect } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import ssh2 from 'ssh2';
+import { ed25519KeyPair } from '../../../src/devices/keygen.js';
 import { UserError, UserErrors } from '../../../src/util/errors.js';
 import { loadTopology, parseTopology } from '../../../src/topology/load.js';
 import {
@@ -28,7 +28,7 @@ process.chdir(root); // messages name files relative to the repository
 
 const DUAL = await loadTopology('topologies/dual-path.yaml');
 const INV = 'topologies/dual-path.lab.yaml';
-const hostKey = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'r1' });
+const hostKey = ed25519KeyPair('r1');
 const FP = fingerprint(parsePublicKey(hostKey.public)!.blob);
 
 /** Problems of an inventory text applied to a lab, as shown to the user. */
@@ -549,7 +549,7 @@ function fakeEnv(env: Record<string, string>, files: Record<string, string>, soc
 test('externalDeviceOptions: DeviceAccess → openSession options that resolveDeviceOptions accepts', () => {
   const lab = applyProfile(DUAL, 'lab', existsSync);
   const r1 = lab.external!.find((x) => x.name === 'r1')!;
-  const client = ssh2.utils.generateKeyPairSync('ed25519');
+  const client = ed25519KeyPair();
   const env = { TSUNAGARI_LAB_KNOWN_HOSTS: '/lab/known_hosts', TSUNAGARI_LAB_KEY: '/lab/id_ed25519', HOME: '/home/op' };
   const o = externalDeviceOptions('r1', r1.access, env);
   assert.deepEqual(o, {
