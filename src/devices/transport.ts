@@ -391,6 +391,12 @@ function connect(d: ResolvedDevice, t: Transport, mismatchHint?: string): Promis
 
 type Ssh2Client = InstanceType<typeof Client>;
 
+/** Channels one session runs at once; more wait. Below OpenSSH's MaxSessions (10) and what routers commonly allow. */
+const MAX_CHANNELS = 4;
+/** How many times a channel the server refused is asked for before the command fails. */
+const CHANNEL_ATTEMPTS = 4;
+class ChannelRefused extends Error {}
+
 class Ssh2Session implements SshSession {
   #closed = false;
   #why = '';
@@ -416,9 +422,43 @@ class Ssh2Session implements SshSession {
     return new UserError(`${what} on ${this.device}: the SSH session is closed (${this.#why || 'closed by tsunagari'})`);
   }
 
-  exec(command: string, opts: { timeoutMs?: number } = {}): Promise<ExecResult> {
+  /**
+   * Runs one command on its own channel. At most MAX_CHANNELS run at once on a session (sshd's MaxSessions is 10,
+   * many routers allow fewer): the rest wait their turn. A channel the server refuses ("Channel open failure",
+   * typically while it is still closing earlier ones) is asked for again, a bounded number of times.
+   */
+  async exec(command: string, opts: { timeoutMs?: number } = {}): Promise<ExecResult> {
+    if (this.#closed) throw this.closedError(`cannot run \`${clip(command)}\``);
+    await this.#slot();
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.#execOnce(command, opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS);
+        } catch (e) {
+          if (!(e instanceof ChannelRefused) || attempt >= CHANNEL_ATTEMPTS || this.#closed) {
+            throw e instanceof ChannelRefused ? new UserError(`cannot run \`${clip(command)}\` on ${this.device} (${e.message}, ${attempt} attempts)`) : e;
+          }
+          await new Promise((r) => setTimeout(r, 100 * attempt));
+        }
+      }
+    } finally {
+      this.#release();
+    }
+  }
+
+  #active = 0;
+  readonly #waiting: Array<() => void> = [];
+  #slot(): Promise<void> {
+    if (this.#active < MAX_CHANNELS) { this.#active++; return Promise.resolve(); }
+    return new Promise((r) => this.#waiting.push(() => { this.#active++; r(); }));
+  }
+  #release(): void {
+    this.#active--;
+    this.#waiting.shift()?.();
+  }
+
+  #execOnce(command: string, timeoutMs: number): Promise<ExecResult> {
     if (this.#closed) return Promise.reject(this.closedError(`cannot run \`${clip(command)}\``));
-    const timeoutMs = opts.timeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS;
     return new Promise((resolve, reject) => {
       const out: Buffer[] = [];
       const err: Buffer[] = [];
@@ -441,7 +481,7 @@ class Ssh2Session implements SshSession {
         settle(new UserError(`no answer to \`${clip(command)}\` on ${this.device} within ${timeoutMs} ms${partial ? ` (last output: ${JSON.stringify(partial.slice(-200))})` : ' (no output)'}`));
       }, timeoutMs);
       this.#client.exec(command, (e, stream) => {
-        if (e) { settle(new UserError(`cannot run \`${clip(command)}\` on ${this.device} (${e.message})`)); return; }
+        if (e) { settle(/open failure/i.test(e.message) ? new ChannelRefused(e.message) : new UserError(`cannot run \`${clip(command)}\` on ${this.device} (${e.message})`)); return; }
         channel = stream;
         stream.on('data', (b: Buffer) => out.push(b));
         stream.stderr.on('data', (b: Buffer) => err.push(b));

@@ -45,7 +45,8 @@ export async function dockerExec(docker: Docker, container: string, argv: string
   });
   if (timedOut) return { code: 137, stdout, stderr: `${stderr}\n(killed after ${timeoutMs} ms)` };
   // The exit code is there once the process is gone; the stream may end a moment before.
-  for (let i = 0; i < 50; i++) {
+  const deadline = Date.now() + 5000;   // by time: a loaded engine can take a while to record the exit
+  while (Date.now() < deadline) {
     const info = await exec.inspect();
     if (!info.Running && info.ExitCode !== null && info.ExitCode !== undefined) return { code: info.ExitCode, stdout, stderr };
     await sleep(20);

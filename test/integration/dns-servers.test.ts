@@ -54,7 +54,8 @@ async function captured(filter: string, fn: () => Promise<unknown>): Promise<str
   const closed = new Promise<void>((res) => td.on('close', () => res()));
   const kill = setTimeout(() => td.kill('SIGKILL'), 10_000);
   try {
-    for (let i = 0; i < 100 && !err.includes('listening on'); i++) await new Promise((r) => setTimeout(r, 20));
+    const deadline = Date.now() + 8000;   // by time: on a loaded machine tcpdump can take seconds to start
+    while (Date.now() < deadline && !err.includes('listening on') && td.exitCode === null) await new Promise((r) => setTimeout(r, 20));
     assert.match(err, /listening on eth1/, `tcpdump did not start: ${err}`);
     await fn();
     await new Promise((r) => setTimeout(r, 300)); // the last packet's line

@@ -21,6 +21,7 @@ import { tcpConnect } from '../../src/probes/tcp.js';
 import { httpGet } from '../../src/probes/http.js';
 import { run, runOk } from '../../src/util/exec.js';
 import { labId } from '../../src/topology/naming.js';
+import { until } from './helpers.js';
 
 const ctx = new Context();
 const LAB = 'probes';
@@ -221,14 +222,16 @@ test('rate 2 Mbit/s on a switch link slows a 256 KiB transfer in both directions
   let httpd: ChildProcess | undefined;
   try {
     // The client (a bare namespace) serves with the machine's busybox, in the foreground, stopped below.
-    httpd = spawn('nsenter', [`--net=${client}`, 'busybox', 'httpd', '-f', '-p', '8081', '-h', dir], { stdio: 'ignore' });
-    const listening = await (async () => {
-      for (let i = 0; i < 50; i++) {
-        if ((await tcpConnect(peer, '10.31.2.1', 8081, 500)).ok) return true;
-      }
-      return false;
-    })();
-    assert.ok(listening, 'httpd in client listens');
+    httpd = spawn('nsenter', [`--net=${client}`, 'busybox', 'httpd', '-f', '-p', '8081', '-h', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let httpdErr = '';
+    let httpdExit: number | null | undefined;
+    httpd.stderr?.on('data', (b: Buffer) => { httpdErr += b.toString(); });
+    httpd.on('exit', (code) => { httpdExit = code; });
+    // Bounded by time, not by a count of refusals: under a loaded CI machine the spawn alone can take a second.
+    await until('busybox httpd in the client namespace listening on 8081', 10000, async () => {
+      if (httpdExit !== undefined) throw new Error(`httpd exited with ${httpdExit}: ${httpdErr.trim()}`);
+      return (await tcpConnect(peer, '10.31.2.1', 8081, 500)).ok ? true : undefined;
+    });
     const upload = async (): Promise<number> => {
       const t0 = Date.now();
       const r = await running.exec('server', ['wget', '-q', '-O', '/dev/null', 'http://10.31.1.10:8081/big'], { timeoutMs: 20000 });

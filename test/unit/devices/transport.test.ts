@@ -28,6 +28,8 @@ const PASSWORD = 'pw-Zq8-not-for-printing';
 let server: InstanceType<typeof Server>;
 let port = 0;
 let dir = '';
+/** Session channels the test server has open now, the most at once, and how many opens it refuses next. */
+const channels = { open: 0, max: 0, refuse: 0 };
 
 const fakeEnv = (env: Record<string, string>, files: Record<string, string> = {}, sockets: string[] = []): ResolveEnv => ({
   env,
@@ -48,10 +50,19 @@ before(async () => {
       }
       return ctx.reject(['password', 'publickey']);
     }).on('ready', () => {
-      client.on('session', (accept) => {
-        accept().on('exec', (acc, _rej, info) => {
+      client.on('session', (accept, reject) => {
+        if (channels.refuse > 0) { channels.refuse--; return reject(); }
+        const session = accept();
+        channels.open++;
+        channels.max = Math.max(channels.max, channels.open);
+        session.on('close', () => { channels.open--; });
+        session.on('exec', (acc, _rej, info) => {
           const s = acc();
           if (info.command === 'hang') return; // never answers
+          if (info.command === 'slow') {
+            setTimeout(() => { s.write('slow\n'); s.exit(0); s.end(); }, 60);
+            return;
+          }
           s.write(`out:${info.command}\n`);
           s.stderr.write('err line\n');
           s.exit(info.command === 'fail' ? 3 : 0);
@@ -141,6 +152,27 @@ test('a session to a pinned server: exec returns code, stdout and stderr; close 
   await s.close(); // idempotent
   await assert.rejects(s.exec('x'), /cannot run `x` on lo-device: the SSH session is closed/);
   assert.ok(openMs < 5000, `opened in ${openMs} ms`);
+});
+
+test('channels: at most 4 commands run at once on a session, the rest wait; a refused channel is asked for again, a bounded number of times', async () => {
+  process.env.TSG_TEST_PASSWORD = PASSWORD;
+  const s = await openSession(local({ name: 'lo-device' }));
+  try {
+    channels.max = 0;
+    const results = await Promise.all(Array.from({ length: 10 }, () => s.exec('slow')));
+    assert.deepEqual(results.map((r) => r.stdout), Array(10).fill('slow\n'));
+    assert.ok(channels.max >= 2 && channels.max <= 4, `at most 4 channels at once, saw ${channels.max}`);
+    channels.refuse = 2;
+    assert.equal((await s.exec('after refusals')).stdout, 'out:after refusals\n');
+    assert.equal(channels.refuse, 0);
+    channels.refuse = 10;
+    await assert.rejects(s.exec('never'), /^UserError: cannot run `never` on lo-device \(\(SSH\) Channel open failure: .*, 4 attempts\)$/);
+    assert.equal(channels.refuse, 6, 'four opens asked for, no more');
+    channels.refuse = 0;
+    assert.equal((await s.exec('again')).code, 0, 'the session is still usable');
+  } finally {
+    await s.close();
+  }
 });
 
 test('key authentication, and known_hosts with a hashed [127.0.0.1]:port entry', async () => {
