@@ -37,6 +37,8 @@ export function stepsDoc(): string {
     '',
     'Every step exists in English and Japanese with the same parameters. In Japanese, spaces around',
     'names and numbers are optional (`client から 10.0.0.1 に 3 秒以内に` = `clientから10.0.0.1に3秒以内に`).',
+    'A space may also be full-width (U+3000), durations, percentages and rates may use full-width digits',
+    '(`３秒`, `３０％`), and a final colon may be `:`, `：` or left out: what a Japanese IME types is accepted.',
     'Names may be bare, "quoted" or 「quoted」. Unknown names fail listing the known ones.',
     '',
     '| meaning | English | 日本語 |',

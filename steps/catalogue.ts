@@ -229,7 +229,10 @@ export function paramsOf(expr: string): string[] {
   return [...expr.matchAll(/\{([^}]*)\}/g)].map((m) => m[1] as string);
 }
 
-/** The Cucumber expression registered for a Japanese phrase: each space becomes an optional space. */
+/**
+ * The Cucumber expression registered for a Japanese phrase: each space becomes an optional space, ASCII or
+ * full-width (U+3000, what an IME types), and a final colon may be ASCII, full-width or left out.
+ */
 export function jaExpression(ja: string): string {
-  return ja.replace(/ /g, '( )');
+  return ja.replace(/ /g, '( )(\u3000)').replace(/:$/, '(:)(：)');
 }

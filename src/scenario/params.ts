@@ -10,6 +10,11 @@ export function unquote(s: string): string {
   return (m ? (m[1] as string) : t).trim();
 }
 
+/** A number as written: full-width digits and signs (３秒, １０％, what a Japanese IME types) read as ASCII. */
+function numeric(text: string): string {
+  return unquote(text).normalize('NFKC');
+}
+
 const DURATION_UNITS: Record<string, number> = {
   ms: 1, msec: 1, millisecond: 1, milliseconds: 1, 'ミリ秒': 1,
   s: 1000, sec: 1000, second: 1000, seconds: 1000, '秒': 1000,
@@ -18,7 +23,7 @@ const DURATION_UNITS: Record<string, number> = {
 
 /** "500 ms" → 500; "3 秒" → 3000. */
 export function parseDuration(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+|ミリ秒|秒|分)\s*$/.exec(unquote(text));
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]+|ミリ秒|秒|分)\s*$/.exec(numeric(text));
   const unit = m ? DURATION_UNITS[(m[2] as string).toLowerCase()] : undefined;
   if (!m || unit === undefined) {
     throw new UserError(`cannot read duration "${text.trim()}"`, 'write e.g. 500 ms, 3 s, 500 ミリ秒, 3 秒');
@@ -28,7 +33,7 @@ export function parseDuration(text: string): number {
 
 /** "10%", "10 %", "10 パーセント" → 10; must be in (0, 100]. */
 export function parsePercent(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:%|％|percent|パーセント)\s*$/.exec(unquote(text));
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:%|％|percent|パーセント)\s*$/.exec(numeric(text));
   const v = m ? Number(m[1]) : NaN;
   if (!m || !(v > 0 && v <= 100)) throw new UserError(`cannot read percentage "${text.trim()}"`, 'write e.g. 10% or 10 パーセント, more than 0 and at most 100');
   return v;
@@ -40,7 +45,7 @@ const RATE_UNITS: Record<string, number> = {
 
 /** "1 Mbit/s", "1Mbps", "500 kbit/s" → bits per second. */
 export function parseRate(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?)(bit\/s|bits\/s|bps|bit)\s*$/i.exec(unquote(text));
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]?)(bit\/s|bits\/s|bps|bit)\s*$/i.exec(numeric(text));
   if (!m) throw new UserError(`cannot read rate "${text.trim()}"`, 'write e.g. 1 Mbit/s, 500 kbit/s, 10Mbps');
   const unit = RATE_UNITS[`${(m[2] as string).toLowerCase()}bit`] as number;
   const v = Number(m[1]) * unit;
@@ -59,7 +64,7 @@ export function parseMark(text: string): boolean | undefined {
 
 /** "0x0000", "0x1234", "4660" → a 16-bit number. */
 export function parseHex(text: string): number {
-  const t = unquote(text);
+  const t = numeric(text);
   const v = /^0[xX][0-9A-Fa-f]{1,4}$/.test(t) ? parseInt(t.slice(2), 16) : /^\d+$/.test(t) ? Number(t) : NaN;
   if (!(v >= 0 && v <= 0xffff)) throw new UserError(`cannot read checksum "${t}"`, 'write a 16-bit value, e.g. 0x0000 or 0x1234');
   return v;

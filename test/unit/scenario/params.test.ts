@@ -11,6 +11,10 @@ test('values are read the way Japanese and English writers write them', () => {
   assert.equal(parseDuration('3秒'), 3000);
   assert.equal(parseDuration('500 ミリ秒'), 500);
   assert.equal(parseDuration('1.5 s'), 1500);
+  assert.equal(parseDuration('３　秒'), 3000, 'full-width digits and space, as an IME types them');
+  assert.equal(parseDuration('１．５秒'), 1500);
+  assert.equal(parsePercent('３０％'), 30);
+  assert.equal(parseRate('２ Mbit/s'), 2e6);
   assert.throws(() => parseDuration('3 fortnights'), /cannot read duration "3 fortnights"; hint: write e.g. 500 ms, 3 s, 500 ミリ秒, 3 秒/);
   assert.equal(parsePercent('10%'), 10);
   assert.equal(parsePercent('10 パーセント'), 10);

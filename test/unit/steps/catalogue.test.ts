@@ -46,6 +46,15 @@ test('Japanese phrases accept text with or without spaces around names and numbe
   assert.deepEqual(port.match('clientからdnsの80番ポートに接続できる')!.map((a) => a.getValue(null)), ['client', 'dns', 80]);
 });
 
+test('Japanese phrases accept what an IME types: full-width spaces, digits and colons', () => {
+  const find = (id: string) => exprs.find((x) => x.id === id && x.lang === 'ja')!.expr;
+  assert.deepEqual(find('labUp').match('ラボ　"home-nat"　が起動している')!.map((a) => a.getValue(null)), ['"home-nat"']);
+  assert.ok(find('canReachWithin').match('client　から　dns　に　３　秒以内に到達できる'));
+  assert.ok(find('canReachWithin').match('clientからdnsに１．５秒以内に到達できる'));
+  for (const t of ['到達性は次の通りである:', '到達性は次の通りである：', '到達性は次の通りである']) assert.ok(find('reachability').match(t), t);
+  assert.equal(find('labUp').match('ラボ　"home-nat"　が起動していない'), null, 'still the whole phrase');
+});
+
 test('docs/steps.md is generated from the catalogue (run `npm run steps-doc`)', () => {
   assert.equal(readFileSync('docs/steps.md', 'utf8'), stepsDoc());
 });
