@@ -3,8 +3,8 @@
 // next start/cleanup), commits with commit-confirm, and returns an Undo that rolls back and then compares
 // the restored config with the snapshot — a difference is an error. Must not decide which driver a node
 // uses (callers do), nor remove lab files other than its own records.
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Driver, SessionFactory } from './types.js';
 import { ExecDriver, DEFAULT_CONFIRM_SECONDS, type RestorePoint } from './exec-driver.js';
 import { RollbackMismatch, fmtMs } from './errors.js';
@@ -108,7 +108,7 @@ export async function snapshotAndPush(driver: Driver, config: string, mode: 'rep
     await driver.loadCandidate(config, mode);
     if (driver.capabilities.has('compare')) diff = await driver.compare();
   } catch (e) {
-    if (record?.file) rmSync(record.file, { force: true });
+    if (record?.file) forgetRecord(record.file);
     throw e;
   }
   const loadMs = Date.now() - t1;
@@ -117,7 +117,7 @@ export async function snapshotAndPush(driver: Driver, config: string, mode: 'rep
     await driver.commit({ confirmSeconds: o.confirmSeconds ?? DEFAULT_CONFIRM_SECONDS });
   } catch (e) {
     // refused or reverted: nothing to undo (the device is back at the snapshot)
-    if (record?.file) rmSync(record.file, { force: true });
+    if (record?.file) forgetRecord(record.file);
     throw e;
   }
   const commitMs = Date.now() - t2;
@@ -146,7 +146,7 @@ export async function snapshotAndPush(driver: Driver, config: string, mode: 'rep
     } finally {
       if (fresh) await fresh.close().catch(() => undefined);
     }
-    if (record?.file) rmSync(record.file, { force: true });
+    if (record?.file) forgetRecord(record.file);
     o.log?.(`${who}: rolled back and equal to the snapshot in ${fmtMs(Date.now() - tu)}`);
   };
   return { what: `roll back the config pushed to ${who}`, fn: undo, snapshot, diff, timing: { snapshotMs, loadMs, commitMs } };
@@ -172,8 +172,10 @@ export function recordDeviceAction(lab: string, node: string, driver: string, ac
   return writeRecord({ version: 1, lab, node, driver, pid: process.pid, createdAt: new Date().toISOString(), snapshot: '', access, action });
 }
 
+/** Removes a record once its change is undone; its lab's directory goes with the last one. */
 export function forgetRecord(file: string): void {
   rmSync(file, { force: true });
+  try { rmdirSync(dirname(file)); } catch { /* other records remain */ }
 }
 
 function readRecords(dir: string): RollbackRecord[] {
@@ -217,14 +219,14 @@ export async function rollbackPending(lab: { name: string }, sessionsFor: (node:
       await d.open();
       if (rec.action) {
         await undoAction(d, rec.action);
-        if (rec.file) rmSync(rec.file, { force: true });
+        if (rec.file) forgetRecord(rec.file);
         results.push({ node: rec.node, driver: rec.driver, ok: true, message: `${actionText(rec.action)} (left by run ${rec.pid} at ${rec.createdAt})` });
         continue;
       }
       await restoreWith(d, rec.restore, rec.snapshot);
       const left = await diffFromSnapshot(d, rec.snapshot);
       if (left) throw new RollbackMismatch(rec.node, left);
-      if (rec.file) rmSync(rec.file, { force: true });
+      if (rec.file) forgetRecord(rec.file);
       results.push({ node: rec.node, driver: rec.driver, ok: true, message: `rolled back to the snapshot of ${rec.createdAt}` });
     } catch (e) {
       results.push({ node: rec.node, driver: rec.driver, ok: false, message: (e as Error).message });

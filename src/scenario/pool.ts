@@ -102,7 +102,11 @@ export class LabPool {
           throw new UserError(`cannot start lab ${name} (another run, pid ${d.pid}, is ${d.state === 'creating' ? 'starting' : 'removing'} it)`, 'wait for it, or stop it');
         }
         if (d.state === 'up') {
-          throw new UserError(`cannot start lab ${name} (it is up with a different topology than ${relative(process.cwd(), file)})`, `\`tsunagari down ${name}\` first`);
+          const upWith = (d.topology as { profile?: { name: string } }).profile?.name ?? EMULATED;
+          const wants = lab.profile?.name ?? EMULATED;
+          throw new UserError(upWith !== wants
+            ? `cannot start lab ${name} with profile ${wants} (it is up with profile ${upWith}, started by run ${d.run})`
+            : `cannot start lab ${name} (it is up with a different topology than ${relative(process.cwd(), file)})`, `\`tsunagari down ${name}\` first`);
         }
         this.log(`lab ${name}: removing what an interrupted run (${d.run}) left behind`);
         await teardown(this.ctx, name);

@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Docker from 'dockerode';
@@ -19,7 +19,7 @@ import { Context } from '../../src/lab/context.js';
 import { discoverLab } from '../../src/lab/discover.js';
 import { Ledger, alive } from '../../src/lab/ledger.js';
 import { teardown } from '../../src/lab/down.js';
-import { pendingRollbacks } from '../../src/devices/snapshot.js';
+import { deviceRecordDir, pendingRollbacks } from '../../src/devices/snapshot.js';
 import { CommandRejected, HostKeyRefused } from '../../src/devices/errors.js';
 import { ensureDocker } from '../../src/setup/daemons.js';
 import { UserError } from '../../src/util/errors.js';
@@ -326,6 +326,7 @@ test('a killed run: cleanup --check reports the device, cleanup restores r1 and 
 
   assert.equal(await linkState('r1', 'eth2'), 'UP');
   assert.deepEqual(deviceRecords(), []);
+  assert.equal(existsSync(deviceRecordDir(LAB)), false, 'the lab\'s record directory goes with its last record');
   assert.deepEqual(await labLeftovers(ctx, [LAB], (cmd) => cmd.includes('lab-push-and-die')), []);
   const again = await cli(['cleanup', '--check']);
   assert.doesNotMatch(again.stderr, /external device/, again.stdout + again.stderr);
