@@ -4,8 +4,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { topologyJsonSchemaText } from '../src/topology/schema.js';
-import { inventoryJsonSchemaText } from '../src/topology/inventory.js';
+import { inventoryJsonSchemaText, topologyWithProfilesJsonSchemaText as topologyJsonSchemaText } from '../src/topology/inventory.js';
 
 const dir = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'schema');
 mkdirSync(dir, { recursive: true });

@@ -8,7 +8,6 @@ import { basename, dirname, join } from 'node:path';
 import { isUserError, UserError } from './util/errors.js';
 import { loadTopology } from './topology/load.js';
 import { KINDS } from './topology/kinds.js';
-import { topologyJsonSchema } from './topology/schema.js';
 import { Context } from './lab/context.js';
 import { up, type Progress } from './lab/up.js';
 import { teardown, cleanupAll } from './lab/down.js';
@@ -19,7 +18,7 @@ import { topologySvg } from './report/graph.js';
 import { labTables } from './lab/status.js';
 import { setup, stopSetup } from './setup/index.js';
 import { doctor, formatDoctor } from './setup/doctor.js';
-import { applyProfile, chosenProfile, looksLikeInventory } from './topology/inventory.js';
+import { applyProfile, chosenProfile, looksLikeInventory, topologyWithProfilesJsonSchema } from './topology/inventory.js';
 import { labsWithDeviceRecords, pendingRollbacks, restoreDevices } from './devices/snapshot.js';
 import type { Lab } from './topology/types.js';
 
@@ -116,6 +115,18 @@ async function cmdValidate(args: string[]): Promise<number> {
     try {
       const lab = await loadLab(f, values.profile);
       out(`✓ ${f}: lab ${lab.name}: ${labSummary(lab)}`);
+      // Without --profile, the profiles written into the topology are checked too (each a line of its own).
+      if (!lab.profile && values.profile === undefined && !process.env.TSUNAGARI_PROFILE) {
+        for (const p of lab.profiles ?? []) {
+          try {
+            out(`✓ ${f}: profile ${p}: ${labSummary(applyProfile(lab, p, existsSync))}`);
+          } catch (e) {
+            if (!isUserError(e)) throw e;
+            bad++;
+            err(e.message);
+          }
+        }
+      }
     } catch (e) {
       if (!isUserError(e)) throw e;
       bad++;
@@ -255,7 +266,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'kinds':
       for (const k of Object.values(KINDS)) out(`${k.name.padEnd(Math.max(...Object.keys(KINDS).map((n) => n.length)))}  ${k.description}`);
       return 0;
-    case 'schema': out(JSON.stringify(topologyJsonSchema(), null, 2)); return 0;
+    case 'schema': out(JSON.stringify(topologyWithProfilesJsonSchema(), null, 2)); return 0;
     case undefined: case 'help': case '--help': case '-h': out(USAGE); return 0;
     default: throw new UserError(`unknown command ${cmd}; known: setup, doctor, validate, up, status, exec, graph, down, cleanup, test, kinds, schema`, '`tsunagari help`');
   }

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { UserError, UserErrors, knownList } from '../util/errors.js';
 import { isFingerprint } from '../devices/hostkey.js';
-import { ENV_RE, IFNAME_RE, NAME_RE, NAME_RULE, intRange, ipAddress, show } from './schema.js';
+import { ENV_RE, IFNAME_RE, NAME_RE, NAME_RULE, intRange, ipAddress, show, topologyJsonSchema } from './schema.js';
 import { Positions, parseYaml, schemaProblems, type SchemaShape } from './load.js';
 import type { Problem, YamlPath } from './validate.js';
 import { bridgeName, portName, vxlanPortName } from './naming.js';
@@ -77,6 +77,10 @@ export const InventorySchema = z.strictObject({
   placement: PlacementSchema.optional(),
 }).meta({ title: 'tsunagari profile inventory', description: 'Which nodes of a lab are external devices and how its segments reach them (docs/profiles.md)' });
 
+/** A profile written into the topology (`profiles: { lab: … }`): an inventory without profile: and lab:. */
+export const InlineProfileSchema = InventorySchema.omit({ profile: true, lab: true })
+  .meta({ title: 'Profile', description: 'What topologies/<lab>.<profile>.yaml would hold, written into the topology (docs/profiles.md)' });
+
 export type RawInventory = z.output<typeof InventorySchema>;
 type RawDevice = z.output<typeof DeviceSchema>;
 type RawAttach = z.output<typeof AttachSchema>;
@@ -84,6 +88,23 @@ type RawAttach = z.output<typeof AttachSchema>;
 /** The JSON Schema of an inventory file (draft-07, for editors). */
 export function inventoryJsonSchemaText(): string {
   return `${JSON.stringify(z.toJSONSchema(InventorySchema, { target: 'draft-7', io: 'input', unrepresentable: 'any' }), null, 2)}\n`;
+}
+
+/**
+ * The topology file's JSON Schema with `profiles:` described in full (schema.ts cannot import this module:
+ * it would be a cycle); what `npm run schema` writes to schema/topology.schema.json and `tsunagari schema` prints.
+ */
+export function topologyWithProfilesJsonSchema(): Record<string, unknown> {
+  const schema = topologyJsonSchema();
+  const profiles = (schema.properties as Record<string, Record<string, unknown>>).profiles!;
+  const body = z.toJSONSchema(InlineProfileSchema, { target: 'draft-7', io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  delete body.$schema;
+  profiles.additionalProperties = body;
+  return schema;
+}
+
+export function topologyWithProfilesJsonSchemaText(): string {
+  return `${JSON.stringify(topologyWithProfilesJsonSchema(), null, 2)}\n`;
 }
 
 /** topologies/<lab>.<profile>.yaml (or .yml) beside the topology file. */
@@ -111,11 +132,37 @@ export function applyProfile(lab: Lab, profile: string, exists: (f: string) => b
   if (!lab.file) throw new UserError(`cannot apply profile ${profile} to lab ${lab.name} (it was not loaded from a file)`);
   const candidates = inventoryCandidates(lab.file, profile);
   const file = candidates.find(exists);
+  const inline = lab.profiles?.includes(profile) ?? false;
+  if (file && inline) {
+    throw new UserError(`lab ${lab.name} has profile ${profile} twice: profiles.${profile} in ${rel(lab.file)} and ${rel(file)}`, 'keep one of the two');
+  }
+  if (inline) return loadInlineProfile(lab, profile);
   if (!file) {
-    throw new UserError(`lab ${lab.name} has no inventory for profile ${profile} (no ${rel(candidates[0]!)})`,
+    throw new UserError(`lab ${lab.name} has no inventory for profile ${profile} (no ${rel(candidates[0]!)}, no profiles.${profile} in ${rel(lab.file)})`,
       `write ${rel(candidates[0]!)} (docs/profiles.md), or select only scenarios that have one (e.g. --tags @${profile === 'lab' ? 'nightly' : profile})`);
   }
   return loadInventory(file, lab);
+}
+
+/** Applies `profiles.<profile>` of the lab's own topology file; problems point into that file. */
+export function loadInlineProfile(lab: Lab, profile: string): Lab {
+  const shown = rel(lab.file);
+  let text: string;
+  try { text = readFileSync(lab.file, 'utf8'); } catch (e) {
+    throw new UserError(`cannot read topology ${shown} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const { doc, lines, raw } = parseYaml(text, shown);
+  const where = new Positions(doc, lines, shown);
+  const body = (raw as { profiles?: Record<string, unknown> }).profiles?.[profile];
+  if (body === undefined) throw new UserError(`lab ${lab.name} has no profiles.${profile} in ${shown} (the file changed while it was read)`);
+  const inProfile = (ps: Problem[]): Problem[] => ps.map((p) => ({
+    ...p, path: ['profiles', profile, ...p.path], object: p.object === 'inventory' ? `profile ${profile}` : p.object,
+  }));
+  const parsed = InlineProfileSchema.safeParse(body);
+  if (!parsed.success) throw where.errors(inProfile(schemaProblems(parsed.error.issues, body, { ...INVENTORY_SHAPE, schema: InlineProfileSchema })));
+  const { lab: out, problems } = applyInventory(lab, { ...parsed.data, profile }, { file: path.resolve(lab.file), inline: true });
+  if (problems.length) throw where.errors(inProfile(problems));
+  return out;
 }
 
 function rel(p: string): string {
@@ -156,7 +203,7 @@ const INVENTORY_SHAPE: SchemaShape = {
 
 // ---- applying -------------------------------------------------------------------------------------
 
-interface Where { file: string }
+interface Where { file: string; inline?: boolean }
 
 /**
  * The lab with the inventory applied: external nodes leave `nodes` for `external`; links between two
@@ -167,7 +214,7 @@ export function applyInventory(given: Lab, inv: RawInventory, w: Where): { lab: 
   const problems: Problem[] = [];
   const add = (p: YamlPath, object: string, message: string, key = false): void => { problems.push({ path: p, object, message, key }); };
   if (inv.lab !== undefined && inv.lab !== given.name) add(['lab'], 'inventory', `lab ${inv.lab} does not match the topology's name ${given.name}`);
-  const fileProfile = /\.([a-z][a-z0-9-]*)\.ya?ml$/.exec(path.basename(w.file))?.[1];
+  const fileProfile = w.inline ? undefined : /\.([a-z][a-z0-9-]*)\.ya?ml$/.exec(path.basename(w.file))?.[1];
   if (fileProfile && fileProfile !== inv.profile) add(['profile'], 'inventory', `profile ${inv.profile} does not match the file name (…${fileProfile}.yaml)`);
 
   const devices = inv.devices ?? {};
@@ -278,7 +325,7 @@ export function applyInventory(given: Lab, inv: RawInventory, w: Where): { lab: 
     nodes,
     switches: outSwitches,
     links: [...links, ...uplinks],
-    profile: { name: inv.profile, file: w.file, ...(inv.description !== undefined ? { description: inv.description } : {}) },
+    profile: { name: inv.profile, file: w.file, ...(w.inline ? { inline: true } : {}), ...(inv.description !== undefined ? { description: inv.description } : {}) },
     external,
     externalLinks,
   };

@@ -52,6 +52,7 @@ export function parseTopology(text: string, fileName: string, dir: string): Lab 
     exists: existsSync,
     keyOrder: where.keyOrder,
   });
+  if (parsed.data.profiles && Object.keys(parsed.data.profiles).length) lab.profiles = Object.keys(parsed.data.profiles);
   const fixtureErrors = lab.nodes.flatMap((n) => (n.responder === undefined ? [] : responderFixtureErrors(n.responder, n.name, responderAddresses(n))));
   if (fixtureErrors.length > 0) throw new UserErrors(fixtureErrors);
   return lab;

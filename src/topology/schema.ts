@@ -170,6 +170,12 @@ export const TopologySchema = z.strictObject({
   links: z.array(LinkSchema).optional().describe('Links: veth pairs and VXLAN tunnels'),
   management: z.union([ManagementSchema, z.null()]).optional()
     .describe('Management network of the managed nodes (kind frr): `subnet:`; optional'),
+  profiles: z.record(
+    z.string().regex(NAME_RE, { error: () => `invalid profile name; ${NAME_RULE}` })
+      .refine((v) => v !== 'emulated', { error: 'profile emulated is the topology itself and takes no inventory' }),
+    z.record(z.string(), z.unknown()),
+  ).optional()
+    .describe('Profiles written into the topology instead of an inventory file beside it: profile name → what topologies/<lab>.<profile>.yaml would hold (devices, attach, machines, placement; docs/profiles.md)'),
 }).meta({ title: 'tsunagari topology', description: 'A tsunagari lab (docs/topology.md)' });
 
 export type RawTopology = z.output<typeof TopologySchema>;

@@ -16,6 +16,8 @@ export interface Lab {
   management?: Management;      // present when the lab has managed nodes (kinds with `managed`, e.g. frr)
   /** Set when a profile's inventory was applied (docs/profiles.md); absent = emulated, everything local. */
   profile?: Profile;
+  /** Names of the profiles written into the topology file itself (`profiles:`), applied like inventory files. */
+  profiles?: string[];
   /** Nodes of the topology that tsunagari does not create: devices reached over SSH (profile inventory). */
   external?: ExternalNode[];
   /** Links of the topology that are physical cables of external devices: not created, controlled through a device. */
@@ -51,7 +53,8 @@ export interface MachineSsh {
 
 export interface Profile {
   name: string;                 // e.g. lab
-  file: string;                 // absolute path of the inventory (topologies/<lab>.<profile>.yaml)
+  file: string;                 // absolute path of the inventory (topologies/<lab>.<profile>.yaml), or of the topology
+  inline?: boolean;             // written in the topology's `profiles:` rather than in a file of its own
   description?: string;
 }
 

@@ -44,8 +44,10 @@ test('sender and responder on loopback: pace, echoes, reverse probes, same clock
   assert.ok(sent.length >= 100);
   assert.deepEqual(sent.map((x) => x[0]), sent.map((_, i) => i), 'seq 0, 1, 2, …');
   const gaps = sent.slice(1).map((x, i) => x[1]! - sent[i]![1]!);
-  const mean = gaps.reduce((a, b) => a + b, 0) / gaps.length;
-  assert.ok(mean > 4.5 && mean < 5.6, `mean gap ${mean} ms`);
+  // The pace, robust to a stall of this (shared, loaded) machine: the median gap is the interval (a stall
+  // skips slots, which moves a mean, not a median).
+  const median = [...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)]!;
+  assert.ok(median > 4.5 && median < 5.6, `median gap ${median} ms`);
   assert.equal(of(r, 'f').length, sent.length, 'every probe arrived');
   assert.equal(of(s, 'e').length, sent.length, 'every probe echoed');
   assert.ok(of(r, 'R').length >= 90 && of(s, 'r').length === of(r, 'R').length, 'reverse probes sent and received');

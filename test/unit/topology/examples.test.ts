@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadTopology } from '../../../src/topology/load.js';
-import { applyProfile, inventoryJsonSchemaText, looksLikeInventory } from '../../../src/topology/inventory.js';
-import { topologyJsonSchemaText } from '../../../src/topology/schema.js';
+import { applyProfile, inventoryJsonSchemaText, looksLikeInventory, topologyWithProfilesJsonSchemaText as topologyJsonSchemaText } from '../../../src/topology/inventory.js';
 import { labId, portName, underlayNs, vxlanPortName } from '../../../src/topology/naming.js';
 import type { Lab, Node } from '../../../src/topology/types.js';
 

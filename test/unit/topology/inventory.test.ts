@@ -5,7 +5,8 @@
 // targets naming external devices. Pure: no network, no Docker, no OVS.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { inspect } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -134,7 +135,7 @@ test('profiles: emulated needs nothing; a missing inventory names the file and t
   const asked: string[] = [];
   assert.throws(() => applyProfile(DUAL, 'prod', (f) => { asked.push(f); return false; }), (e: unknown) => {
     assert.ok(e instanceof UserError);
-    assert.equal(e.message, 'lab dual-path has no inventory for profile prod (no topologies/dual-path.prod.yaml); '
+    assert.equal(e.message, 'lab dual-path has no inventory for profile prod (no topologies/dual-path.prod.yaml, no profiles.prod in topologies/dual-path.yaml); '
       + 'hint: write topologies/dual-path.prod.yaml (docs/profiles.md), or select only scenarios that have one (e.g. --tags @prod)');
     return true;
   });
@@ -607,4 +608,75 @@ test('loading an inventory file: problems name the file as given', () => {
     assert.deepEqual(e.errors, [`${INV}:2:10: inventory: devices must be a map (got a list)`]);
     return true;
   });
+});
+
+// ---- profiles written into the topology (`profiles:`) ---------------------------------------------------
+
+/** dual-path.yaml with `profiles: { <name>: <body> }` appended, written to a temp dir beside nothing else. */
+function inlineTopology(body: string, name = 'lab', extraFile?: string): { file: string; dir: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tsg-inline-'));
+  const file = path.join(dir, 'dual-path.yaml');
+  symlinkSync(path.join(root, 'fixtures'), path.join(dir, 'fixtures'));   // the routers' config files
+  const indented = body.split('\n').map((l) => (l ? `    ${l}` : l)).join('\n');
+  writeFileSync(file, `${readFileSync('topologies/dual-path.yaml', 'utf8')}\nprofiles:\n  ${name}:\n${indented}\n`);
+  if (extraFile !== undefined) writeFileSync(path.join(dir, `dual-path.${name}.yaml`), extraFile);
+  return { file, dir };
+}
+const INV_BODY = readFileSync(INV, 'utf8').split('\n').filter((l) => !/^(profile|lab):/.test(l)).join('\n');
+
+test('a profile written into the topology applies exactly as the same inventory in a file beside it', async () => {
+  const { file, dir } = inlineTopology(INV_BODY);
+  try {
+    const lab = await loadTopology(file);
+    assert.deepEqual(lab.profiles, ['lab']);
+    assert.deepEqual(applyProfile(lab, EMULATED, existsSync).external, undefined, 'emulated ignores it');
+    const inline = applyProfile(lab, 'lab', existsSync);
+    const fromFile = applyProfile(DUAL, 'lab', existsSync);
+    assert.deepEqual(inline.profile, { name: 'lab', file, inline: true, description: fromFile.profile!.description });
+    const same = (l: Lab) => ({ ...l, file: '', dir: '', profile: undefined, profiles: undefined });
+    assert.deepEqual(same(inline), same(fromFile));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('inline profile mistakes point into the topology file; a profile both inline and in a file is refused', async () => {
+  const bad = inlineTopology(`devices:\n  r1: { host: 198.18.254.11, username: root, known_hosts: /k, password_env: PW, colour: red }\n  r9: { host: x, username: y, known_hosts: /k, password_env: PW }\n${ATTACH}`);
+  try {
+    const lab = await loadTopology(bad.file);
+    const lines = readFileSync(bad.file, 'utf8').split('\n');
+    const line = (re: RegExp) => lines.findIndex((l) => re.test(l)) + 1;
+    assert.throws(() => applyProfile(lab, 'lab', existsSync), (e: unknown) => {
+      assert.ok(e instanceof UserErrors);
+      const at = line(/^ {6}r1:/);
+      assert.deepEqual(e.errors, [`${bad.file}:${at}:${lines[at - 1]!.indexOf('colour') + 1}: device r1: unknown key 'colour'; known: host, port, username, driver, host_key, known_hosts, private_key_file, private_key_env, passphrase_env, password_env, agent, connect_timeout_ms, … (13 in all)`]);
+      return true;
+    });
+    const typo = inlineTopology('devices:\n  r9: { host: x, username: y, known_hosts: /k, password_env: PW }\nattach:\n  lan9: { vxlan: { vni: 1, remote: 198.18.255.2 } }');
+    try {
+      const tl = readFileSync(typo.file, 'utf8').split('\n');
+      const ln = (re: RegExp) => tl.findIndex((l) => re.test(l)) + 1;
+      assert.throws(() => applyProfile(parseTopology(readFileSync(typo.file, 'utf8'), typo.file, typo.dir), 'lab', existsSync), (e: unknown) => {
+        assert.deepEqual((e as UserErrors).errors, [
+          `${typo.file}:${ln(/^ {6}r9:/)}:7: device r9: is not a node of lab dual-path; nodes: h1, h2, r1, r2`,
+          `${typo.file}:${ln(/^ {6}lan9:/)}:7: attachment lan9: names no switch of lab dual-path and no link from a local node to an external device; known: lan1, lan2`,
+        ]);
+        return true;
+      });
+    } finally {
+      rmSync(typo.dir, { recursive: true, force: true });
+    }
+  } finally {
+    rmSync(bad.dir, { recursive: true, force: true });
+  }
+  const twice = inlineTopology(INV_BODY, 'lab', readFileSync(INV, 'utf8'));
+  try {
+    assert.throws(() => applyProfile(parseTopology(readFileSync(twice.file, 'utf8'), twice.file, twice.dir), 'lab', existsSync),
+      /^UserError: lab dual-path has profile lab twice: profiles\.lab in .*dual-path\.yaml and .*dual-path\.lab\.yaml; hint: keep one of the two$/);
+  } finally {
+    rmSync(twice.dir, { recursive: true, force: true });
+  }
+  assert.throws(() => applyProfile(DUAL, 'prod', () => false), /no topologies\/dual-path\.prod\.yaml, no profiles\.prod in topologies\/dual-path\.yaml\)/);
+  assert.throws(() => parseTopology('name: x\nnodes: { a: {} }\nprofiles: { emulated: {} }\n', 'x.yaml', '.'),
+    (e: unknown) => (e as UserErrors).errors.some((m) => /^x\.yaml:3:13: .*profile emulated is the topology itself/.test(m)));
 });
