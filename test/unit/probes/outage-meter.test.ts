@@ -53,7 +53,7 @@ test('sender and responder on loopback: pace, echoes, reverse probes, same clock
   assert.ok(of(r, 'R').length >= 90 && of(s, 'r').length === of(r, 'R').length, 'reverse probes sent and received');
   for (const [seq, t] of of(r, 'f')) {
     const sentT = sent[seq!]![1]!;
-    assert.ok(t! >= sentT && t! - sentT < 50, `forward probe ${seq}: sent ${sentT}, arrived ${t}`);
+    assert.ok(t! >= sentT && t! - sentT < 250, `forward probe ${seq}: sent ${sentT}, arrived ${t}`);
   }
   assert.match(r.find((l) => l.startsWith('p '))!, /^p 127\.0\.0\.1 \d+$/);
   assert.ok(s.some((l) => l.startsWith('stopped ')) && s[s.length - 1]!.startsWith('end '));
