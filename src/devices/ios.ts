@@ -1,11 +1,14 @@
 // Owns an IOS-like CLI driver, to prove a vendor driver is one small file: a CliProfile (prompts, pager,
 // error lines) plus parsers for `show version`, `show ip interface brief`, `show running-config`,
-// `show ip route`, `show ip ospf neighbor` and `show ip bgp summary`. Read-only: its capabilities say
-// so, and every change operation fails with MissingCapability. Tested only against recorded output.
-import type { Capability, Driver, Facts, Neighbour, Route, SessionFactory, SshSession } from './types.js';
+// `show ip route`, `show ip ospf neighbor` and `show ip bgp summary`. Configuration is read-only (every
+// config change fails with MissingCapability); a physical lab's scenarios can still ping from it, shut and
+// re-enable an interface (`shutdown` / `no shutdown`) and run CLI commands. No silent drop (that would be
+// an ACL). Tested only against hand-written output and a simulated CLI, no real IOS.
+import { isIP } from 'node:net';
+import type { Capability, Driver, Facts, Neighbour, PingResult, Route, SessionFactory, SshSession } from './types.js';
 import { MissingCapability } from './types.js';
 import { CliShell, type CliProfile, type ShellOptions } from './shell.js';
-import { DriverStateError } from './errors.js';
+import { CommandRejected, DeviceError, DriverStateError, deviceName } from './errors.js';
 
 export const IOS_PROFILE: CliProfile = {
   vendor: 'ios',
@@ -29,7 +32,7 @@ export const IOS_COMMANDS = {
   bgp: 'show ip bgp summary',
 } as const;
 
-const CAPS: readonly Capability[] = ['facts', 'config', 'routes', 'ospf', 'bgp'];
+const CAPS: readonly Capability[] = ['facts', 'config', 'routes', 'ospf', 'bgp', 'interfaces', 'ping', 'exec'];
 
 export class IosDriver implements Driver {
   readonly name = 'ios';
@@ -90,6 +93,61 @@ export class IosDriver implements Driver {
   async confirm(): Promise<void> { this.need('commit-confirm'); }
   async rollback(): Promise<void> { this.need('rollback'); }
   async discardCandidate(): Promise<void> { this.need('load-replace'); }
+
+  // ---- operations for a physical lab's scenarios -----------------------------------------------------
+
+  async interfaceUp(iface: string): Promise<boolean> {
+    this.need('interfaces');
+    const rows = parseIosInterfaceStates(await this.cli().run(IOS_COMMANDS.interfaces));
+    const row = rows.find((r) => r.name === iface);
+    if (!row) throw new DeviceError(this.cli().device, `no interface ${iface} on ${deviceName(this.cli().device)}; known: ${rows.map((r) => r.name).join(', ')}`);
+    return row.adminUp;
+  }
+
+  async setInterfaceUp(iface: string, up: boolean): Promise<void> {
+    this.need('interfaces');
+    if (!/^[\w./:-]{1,64}$/.test(iface)) throw new DeviceError(this.cli().device, `invalid interface name ${JSON.stringify(iface)}`);
+    await this.cli().configure([`interface ${iface}`, up ? 'no shutdown' : 'shutdown']);
+  }
+
+  async ping(address: string, o: { count: number; timeoutMs: number }): Promise<PingResult> {
+    this.need('ping');
+    if (!isIP(address)) throw new DeviceError(this.cli().device, `cannot ping ${JSON.stringify(address)} from ${deviceName(this.cli().device)}: not an IP address`);
+    const count = Math.max(1, Math.min(100, Math.floor(o.count)));
+    const seconds = Math.max(1, Math.min(3600, Math.ceil(o.timeoutMs / 1000)));
+    const output = await this.cli().run(`ping ${address} repeat ${count} timeout ${seconds}`, { timeoutMs: count * seconds * 1000 + 10_000 });
+    const r = parseIosPing(output);
+    if (!r) throw new DeviceError(this.cli().device, `cannot read the ping result from ${deviceName(this.cli().device)}: ${JSON.stringify(output.slice(-200))}`);
+    return { ...r, output };
+  }
+
+  /** A CLI command (the device has no shell): its output, or code 1 with the device's refusal. */
+  async exec(command: string, o: { timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+    this.need('exec');
+    if (/[\r\n]/.test(command)) throw new DeviceError(this.cli().device, 'one CLI command per step: the command has a line break');
+    try {
+      return { code: 0, stdout: await this.cli().run(command, o), stderr: '' };
+    } catch (e) {
+      if (e instanceof CommandRejected) return { code: 1, stdout: '', stderr: e.deviceMessage };
+      throw e;
+    }
+  }
+}
+
+/** `show ip interface brief`: each interface and whether it is administratively up (Status ≠ "administratively down"). */
+export function parseIosInterfaceStates(text: string): Array<{ name: string; adminUp: boolean; protocolUp: boolean }> {
+  const out: Array<{ name: string; adminUp: boolean; protocolUp: boolean }> = [];
+  for (const l of text.split('\n')) {
+    const m = /^(\S+)\s+\S+\s+(?:YES|NO)\s+\S+\s+(administratively down|up|down|deleted)\s+(up|down)\s*$/.exec(l);
+    if (m) out.push({ name: m[1]!, adminUp: m[2] === 'up' || m[2] === 'down', protocolUp: m[3] === 'up' });
+  }
+  return out;
+}
+
+/** `Success rate is 66 percent (2/3), …` → sent and received. */
+export function parseIosPing(text: string): { sent: number; received: number } | undefined {
+  const m = /Success rate is \d+ percent \((\d+)\/(\d+)\)/.exec(text);
+  return m ? { sent: Number(m[2]), received: Number(m[1]) } : undefined;
 }
 
 // ---- parsers (pure) ------------------------------------------------------------------------------

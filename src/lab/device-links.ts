@@ -33,7 +33,8 @@ async function withDriver<T>(end: End, fn: (d: Driver) => Promise<T>): Promise<T
 
 function needs(d: Driver, what: 'setInterfaceUp' | 'blockInterface', end: End, step: string): void {
   if (!d[what] || !d.capabilities.has('interfaces')) {
-    throw new UserError(`cannot ${step} on ${end.x.name} (${new MissingCapability(d.name, 'interfaces').message})`,
+    const why = d.capabilities.has('interfaces') ? `driver ${d.name} cannot ${what === 'blockInterface' ? 'drop traffic silently' : 'change interfaces'}` : new MissingCapability(d.name, 'interfaces').message;
+    throw new UserError(`cannot ${step} on ${end.x.name} (${why})`,
       'use a driver that can (frr, linux), or tag the scenario so this profile does not run it');
   }
 }
