@@ -205,5 +205,5 @@ test('management lost and the device never answers again: CommitReverted (not se
   const t0 = Date.now();
   await assert.rejects(d.commit({ confirmSeconds: 1 }), (e: unknown) =>
     e instanceof CommitReverted && !e.reverted && /the device did not answer again/.test(e.message) && /revert timer runs on the device itself/.test(e.message));
-  assert.ok(Date.now() - t0 < 3000, `bounded: ${Date.now() - t0} ms`);
+  assert.ok(Date.now() - t0 < 6000, `bounded: ${Date.now() - t0} ms`);
 });

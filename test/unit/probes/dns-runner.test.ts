@@ -117,7 +117,7 @@ test('udp: no reply is a timeout after timeoutMs', async () => {
   const { answer } = await runner(req('silent.test', { timeoutMs: 300 }));
   const [ex] = answer.exchanges!;
   assert.deepEqual([ex!.ok, ex!.error], [false, 'timeout']);
-  assert.ok(ex!.ms >= 295 && ex!.ms < 600, String(ex!.ms));
+  assert.ok(ex!.ms >= 295 && ex!.ms < 1500, String(ex!.ms));
   assert.ok(Date.now() - t0 < 3000);
 });
 
