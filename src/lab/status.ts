@@ -23,7 +23,7 @@ export async function labTables(r: RunningLab): Promise<string> {
   const d = r.ledger.data;
   const lab = r.lab;
   const head = `lab ${lab.name}  state ${d.state}  run ${d.run}  since ${d.startedAt}${d.file ? `  file ${d.file}` : ''}` +
-    (lab.profile ? `\nprofile ${lab.profile.name}  inventory ${lab.profile.file}` : '');
+    (lab.profile ? `\nprofile ${lab.profile.name}  inventory ${lab.profile.file}${lab.profile.inline ? ` (profiles.${lab.profile.name})` : ''}` : '');
   const nodes: string[][] = [['NODE', 'KIND', 'RUNTIME', 'WHERE', 'ADDRESSES']];
   for (const n of lab.nodes) {
     const h = d.handles[n.name];

@@ -231,7 +231,7 @@ async function assertAbsent(ctx: Context, lab: Lab): Promise<void> {
 
 /** VXLAN towards another machine (a remote VTEP, a profile's uplink): `local` must be ours, `remote` routable. */
 async function assertRemoteVteps(lab: Lab): Promise<void> {
-  const where = lab.profile ? ` in ${lab.profile.file}` : lab.file ? ` in ${lab.file}` : '';
+  const where = lab.profile ? ` in ${lab.profile.file}${lab.profile.inline ? ` (profiles.${lab.profile.name})` : ''}` : lab.file ? ` in ${lab.file}` : '';
   const addrs = JSON.parse((await runProgram('ip', ['-j', 'addr', 'show'])).stdout || '[]') as Array<{ addr_info?: Array<{ local?: string }> }>;
   const mine = new Set(addrs.flatMap((i) => (i.addr_info ?? []).map((a) => a.local ?? '')));
   for (const l of lab.links) {
