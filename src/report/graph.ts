@@ -132,8 +132,26 @@ export function topologySvg(lab: Lab): string {
   if (lab.description) out.push(`<text x="12" y="38" fill="#555">${esc(lab.description)}</text>`);
   // Lines first, then the boxes, then the labels on top (never hidden under a box).
   const labels: string[] = [];
+  // Parallel links between the same two boxes (dual-path's primary and backup) are drawn side by side,
+  // each shifted across the line by 18 px, so both lines and their labels stay visible.
+  const pairKey = (e: Edge): string => [e.a, e.b].sort().join('\u0000');
+  const parallel = new Map<string, number>();
+  for (const e of es) parallel.set(pairKey(e), (parallel.get(pairKey(e)) ?? 0) + 1);
+  const seen = new Map<string, number>();
   for (const e of es) {
-    const a = at.get(e.a) as Vertex; const b = at.get(e.b) as Vertex;
+    let a = at.get(e.a) as Vertex; let b = at.get(e.b) as Vertex;
+    const n = parallel.get(pairKey(e)) ?? 1;
+    if (n > 1) {
+      const k = seen.get(pairKey(e)) ?? 0;
+      seen.set(pairKey(e), k + 1);
+      // the perpendicular of the pair in a fixed order, so opposite directions do not cancel out
+      const [p, q] = e.a < e.b ? [a, b] : [b, a];
+      const len = Math.max(Math.hypot(q.x - p.x, q.y - p.y), 1);
+      const off = (k - (n - 1) / 2) * 18;
+      const dx = (-(q.y - p.y) / len) * off; const dy = ((q.x - p.x) / len) * off;
+      a = { ...a, x: a.x + dx, y: a.y + dy };
+      b = { ...b, x: b.x + dx, y: b.y + dy };
+    }
     out.push(`<line x1="${a.x.toFixed(1)}" y1="${a.y.toFixed(1)}" x2="${b.x.toFixed(1)}" y2="${b.y.toFixed(1)}" stroke="${e.dashed ? '#c05a00' : '#456'}" stroke-width="2"${e.dashed ? ' stroke-dasharray="7 5"' : ''}/>`);
     const endLabel = (t: string, p: Vertex, q: Vertex, below: boolean): void => {
       if (!t) return;
