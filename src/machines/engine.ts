@@ -10,7 +10,14 @@ import { withLock } from '../setup/lock.js';
 import { Agent, AGENT_IMAGE } from './agent.js';
 import { dockerOptions, machineKey, machineLabel, parseDockerUrl, type Machine } from './machine.js';
 
-export const PING_TIMEOUT_MS = 5_000;
+/** How long an engine may take to answer by default: over SSH that includes the handshake and starting
+ *  `docker system dial-stdio` on the machine, which takes seconds on a busy host. */
+export const PING_TIMEOUT_MS = { tcp: 5_000, ssh: 20_000 } as const;
+
+/** The machine's `connect_timeout_ms`, else the default of its kind of engine URL. */
+export function pingTimeoutMs(m: Machine): number {
+  return m.connectTimeoutMs ?? (m.docker.startsWith('ssh:') ? PING_TIMEOUT_MS.ssh : PING_TIMEOUT_MS.tcp);
+}
 const LOAD_TIMEOUT_MS = 10 * 60_000;
 
 function reason(e: unknown, ms: number): string {
@@ -40,7 +47,7 @@ export class RemoteMachine {
 
   /** Resolves when the engine answers within ms; else one UserError naming the machine and the fix. An answer
    *  is remembered for a few seconds (one lab start-up pings once), a failure not at all. */
-  ping(ms = PING_TIMEOUT_MS): Promise<void> {
+  ping(ms = pingTimeoutMs(this.machine)): Promise<void> {
     if (this.reachable && Date.now() - this.pingedAt < 10_000) return this.reachable;
     this.pingedAt = Date.now();
     const p = this.pingOnce(ms);

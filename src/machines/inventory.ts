@@ -5,7 +5,7 @@
 // profile validates without the variables set. Must not connect anywhere.
 import * as path from 'node:path';
 import { z } from 'zod';
-import { ENV_RE, NAME_RE, NAME_RULE, ipAddress, show } from '../topology/schema.js';
+import { ENV_RE, NAME_RE, NAME_RULE, intRange, ipAddress, show } from '../topology/schema.js';
 import { isFingerprint } from '../devices/hostkey.js';
 import type { Lab, Machine } from '../topology/types.js';
 import { UserError } from '../util/errors.js';
@@ -28,6 +28,8 @@ export const MachineSchema = z.strictObject({
   }).optional().describe('SSH access for ssh:// engines: a host key source and a credential source'),
   vtep: ipAddress('vtep').describe('The machine\'s underlay address: VXLAN between the machines goes to it'),
   local_vtep: ipAddress('local_vtep').optional().describe('This machine\'s address towards it (default: the source address of the route to vtep)'),
+  connect_timeout_ms: intRange('connect_timeout_ms', 500, 120000).optional()
+    .describe('How long the engine may take to answer (default 5000 for tcp://, 20000 for ssh://: SSH plus starting `docker system dial-stdio` there)'),
 }).meta({ title: 'Machine', description: 'Another machine whose Docker engine runs placed nodes and switches (docs/machines.md)' });
 
 export const MachinesSchema = z.record(z.string().regex(NAME_RE, { error: (i) => `machine name ${show(i.input)} is invalid; ${NAME_RULE}` }), MachineSchema)
@@ -64,6 +66,7 @@ export function applyMachines(lab: Lab, raw: { machines?: Record<string, RawMach
     machines.push({
       name, docker: m.docker, vtep: m.vtep,
       ...(m.local_vtep !== undefined ? { localVtep: m.local_vtep } : {}),
+      ...(m.connect_timeout_ms !== undefined ? { connectTimeoutMs: m.connect_timeout_ms } : {}),
       ...(m.tls ? { tls: { ca: abs(m.tls.ca), cert: abs(m.tls.cert), key: abs(m.tls.key) } } : {}),
       ...(m.ssh ? {
         ssh: {

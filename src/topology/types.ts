@@ -39,6 +39,8 @@ export interface Machine {
   vtep: string;
   /** This machine's address towards it (default: the source address of the route to vtep). */
   localVtep?: string;
+  /** How long the engine may take to answer (default by kind: engine.ts PING_TIMEOUT_MS). */
+  connectTimeoutMs?: number;
 }
 
 /** SSH access to a machine's engine: a host key source and a credential source, as for external devices. */

@@ -95,3 +95,17 @@ test('docker URLs: tcp with a port, ssh with a user; anything else is explained'
   assert.match(parseDockerUrl('unix:///var/run/docker.sock') as string, /scheme must be tcp:\/\/ .* or ssh:\/\//);
   assert.match(parseDockerUrl('nonsense') as string, /is not a URL/);
 });
+
+test('how long an engine may take to answer: connect_timeout_ms from the inventory, else 5 s for tcp://, 20 s for ssh://', async () => {
+  const { loadTopology } = await import('../../../src/topology/load.js');
+  const { parseInventory } = await import('../../../src/topology/inventory.js');
+  const { pingTimeoutMs } = await import('../../../src/machines/engine.js');
+  const lab = await loadTopology('topologies/two-sites.yaml');
+  const inv = (extra: string) => parseInventory(`profile: two-machines\nmachines:\n  m2:\n    docker: ssh://root@192.0.2.2\n    ssh: { known_hosts: /k, agent: true }\n    vtep: 192.0.2.2\n${extra}placement: { sw-b: m2, server: m2, b2: m2 }\n`,
+    'topologies/two-sites.two-machines.yaml', lab);
+  assert.equal(inv('    connect_timeout_ms: 45000\n').machines![0]!.connectTimeoutMs, 45000);
+  assert.equal(pingTimeoutMs(inv('').machines![0]!), 20_000);
+  assert.equal(pingTimeoutMs(M2), 5_000);
+  assert.equal(pingTimeoutMs({ ...M2, connectTimeoutMs: 800 }), 800);
+  assert.throws(() => inv('    connect_timeout_ms: 10\n'), /connect_timeout_ms/);
+});
