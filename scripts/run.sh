@@ -43,9 +43,9 @@ machines_run() {
   trap 'm2 down >/dev/null 2>&1 || true' EXIT INT TERM
   m2 up || { echo "tsunagari: the stand-in second machine did not come up (see above)" >&2; return 1; }
   m2_env=$(m2 env) || return 1
-  eval "$m2_env"
   set +e
-  tsunagari test --no-setup --profile two-machines "$@"
+  # the machine's variables (DOCKER_HOST of m2 among them) only for the test run, not for what follows
+  ( eval "$m2_env"; tsunagari test --no-setup --profile two-machines "$@" )
   rc=$?
   set -e
   m2 down

@@ -1,13 +1,14 @@
 // Owns the connection to the machine's engines for lab operations: the Docker engine (only when a lab
 // has docker nodes) and Open vSwitch (only when it has switches). Starts them through set-up when they
 // are not running, reusing running ones. Must not create lab resources.
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { ensureDocker, ensureOvs } from '../setup/daemons.js';
 import { Ovs } from '../fabric/ovs.js';
 import { DockerRuntime } from '../runtime/docker.js';
 import { NetnsRuntime } from '../runtime/netns.js';
 import type { Runtime } from '../runtime/types.js';
 import type { RuntimeName } from '../topology/types.js';
+import { localDocker } from '../util/docker-client.js';
 
 export type Log = (line: string) => void;
 
@@ -19,7 +20,7 @@ export class Context {
   constructor(readonly log: Log = () => {}) {}
 
   docker(): Promise<Docker> {
-    this.dockerP ??= ensureDocker(this.log).then((d) => new Docker({ socketPath: d.socketPath }));
+    this.dockerP ??= ensureDocker(this.log).then((d) => localDocker(d.socketPath));
     return this.dockerP;
   }
 

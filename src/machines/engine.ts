@@ -2,13 +2,14 @@
 // reachability check with one clear error naming the machine and the fix, getting tsunagari's images there
 // (streamed from this machine's engine: `docker save` here → load there; never a registry), and its agent.
 // Must not create lab resources.
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { paths } from '../setup/paths.js';
 import { withLock } from '../setup/lock.js';
 import { Agent, AGENT_IMAGE } from './agent.js';
 import { dockerOptions, machineKey, machineLabel, parseDockerUrl, type Machine } from './machine.js';
+import { dockerClient } from '../util/docker-client.js';
 
 /** How long an engine may take to answer by default: over SSH that includes the handshake and starting
  *  `docker system dial-stdio` on the machine, which takes seconds on a busy host. */
@@ -39,7 +40,7 @@ export class RemoteMachine {
   private reachable?: Promise<void>;
 
   constructor(readonly machine: Machine) {
-    this.docker = new Docker(dockerOptions(machine));
+    this.docker = dockerClient(dockerOptions(machine));
   }
 
   get name(): string { return this.machine.name; }
@@ -59,7 +60,7 @@ export class RemoteMachine {
 
   private async pingOnce(ms: number): Promise<void> {
     // A client of its own with a socket timeout: nothing lingers after a host that never answers.
-    const probe = new Docker(dockerOptions(this.machine, { timeoutMs: ms }));
+    const probe = dockerClient(dockerOptions(this.machine, { timeoutMs: ms }));
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([

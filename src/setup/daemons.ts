@@ -5,11 +5,11 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, readdirSync, readlinkSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
-import Docker from 'dockerode';
 import { run, runOk } from '../util/exec.js';
 import { UserError } from '../util/errors.js';
 import { checkSocketPaths, ensureDirs, paths, type Log } from './paths.js';
 import { pidAlive, sleep, withLock } from './lock.js';
+import { localDocker } from '../util/docker-client.js';
 
 export interface DockerEngine { socketPath: string; startedByUs: boolean }
 export interface OvsEngine {
@@ -126,7 +126,7 @@ export function spawnDetached(file: string, args: string[], logFile: string, env
 /** Pings the engine at a unix socket; resolves with undefined when it answers, or the reason it does not. */
 export async function pingDocker(socketPath: string, timeoutMs = PROBE_TIMEOUT_MS): Promise<string | undefined> {
   if (!existsSync(socketPath)) return 'no such socket';
-  const docker = new Docker({ socketPath, timeout: timeoutMs });
+  const docker = localDocker(socketPath, timeoutMs);
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -250,7 +250,7 @@ async function startDockerd(log: Log): Promise<number> {
 
 async function storageDriver(socketPath: string): Promise<string> {
   try {
-    const info = await new Docker({ socketPath, timeout: 5000 }).info() as { Driver?: string; ServerVersion?: string };
+    const info = await localDocker(socketPath, 5000).info() as { Driver?: string; ServerVersion?: string };
     return `docker ${info.ServerVersion ?? '?'}, storage ${info.Driver ?? '?'}`;
   } catch { return 'info unavailable'; }
 }

@@ -2,12 +2,12 @@
 // kernel features, built-in images — and prints each with a fix. Kernel probes run only inside a throw-away
 // netns `tsunagari-doctor-<pid>` that is always deleted; it must not touch host interfaces or start daemons.
 import { existsSync } from 'node:fs';
-import Docker from 'dockerode';
 import { run } from '../util/exec.js';
 import { findDocker, findOvs, ownContainerdProblem } from './daemons.js';
 import { imageStatus } from './images.js';
 import { isRoot, missingPackages, REQUIRED_PACKAGES } from './packages.js';
 import { paths } from './paths.js';
+import { localDocker } from '../util/docker-client.js';
 
 export type CheckStatus = 'present' | 'missing' | 'outdated' | 'unsupported' | 'unknown';
 export type CheckGroup = 'system' | 'package' | 'engine' | 'kernel' | 'image';
@@ -136,7 +136,7 @@ async function probeEngines(): Promise<{ checks: DoctorCheck[]; dockerSocket?: s
     const ours = d.socketPath === paths.docker.socket;
     let extra = '';
     try {
-      const info = await new Docker({ socketPath: d.socketPath, timeout: 5000 }).info() as { ServerVersion?: string; Driver?: string };
+      const info = await localDocker(d.socketPath, 5000).info() as { ServerVersion?: string; Driver?: string };
       extra = `, docker ${info.ServerVersion}, storage ${info.Driver}`;
     } catch { /* version is a nicety */ }
     checks.push({ group: 'engine', name: 'docker engine', status: 'present', required: true,
@@ -161,7 +161,7 @@ async function probeImages(dockerSocket: string | undefined): Promise<DoctorChec
     return [{ group: 'image', name: 'built-in images', status: 'unknown', detail: 'not checked (no Docker engine)', fix: SETUP_FIX, required: true }];
   }
   try {
-    const st = await imageStatus(new Docker({ socketPath: dockerSocket, timeout: 10_000 }));
+    const st = await imageStatus(localDocker(dockerSocket, 10_000));
     return st.map((s): DoctorCheck => ({
       group: 'image', name: s.tag, status: s.state, required: true,
       detail: s.state === 'present' ? `recipe ${s.expected.slice(0, 12)}, ${((s.sizeBytes ?? 0) / 1e6).toFixed(0)} MB`

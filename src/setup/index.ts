@@ -1,11 +1,11 @@
 // Owns `tsunagari setup`: packages → Docker engine → Open vSwitch → built-in images, idempotent and fast
 // when everything is there, one progress line per step. It must not create labs, bridges or containers;
 // the pieces it calls own their own side effects (see packages.ts, daemons.ts, images.ts).
-import Docker from 'dockerode';
 import { ensureDocker, ensureOvs, stopDaemons, type DockerEngine, type OvsEngine } from './daemons.js';
 import { ensureImages, type EnsuredImage } from './images.js';
 import { ensurePackages, requireRoot } from './packages.js';
 import type { Log } from './paths.js';
+import { localDocker } from '../util/docker-client.js';
 
 export { BUILTIN_IMAGES, ensureImages, imageStatus } from './images.js';
 export { ensureDocker, ensureOvs, findEngine, stopDaemons } from './daemons.js';
@@ -34,7 +34,7 @@ export async function setup(opts: SetupOptions): Promise<SetupResult> {
   const ovs = await ensureOvs(log);
   const images = opts.images === false
     ? []
-    : await ensureImages(new Docker({ socketPath: docker.socketPath }), ['host', 'debian'], log);
+    : await ensureImages(localDocker(docker.socketPath), ['host', 'debian'], log);
   return { docker, ovs, installed, images };
 }
 
