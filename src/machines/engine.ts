@@ -17,7 +17,8 @@ export const PING_TIMEOUT_MS = { tcp: 5_000, ssh: 20_000 } as const;
 
 /** The machine's `connect_timeout_ms`, else the default of its kind of engine URL. */
 export function pingTimeoutMs(m: Machine): number {
-  return m.connectTimeoutMs ?? (m.docker.startsWith('ssh:') ? PING_TIMEOUT_MS.ssh : PING_TIMEOUT_MS.tcp);
+  const url = parseDockerUrl(m.docker);
+  return m.connectTimeoutMs ?? (typeof url !== 'string' && url.kind === 'ssh' ? PING_TIMEOUT_MS.ssh : PING_TIMEOUT_MS.tcp);
 }
 const LOAD_TIMEOUT_MS = 10 * 60_000;
 

@@ -140,10 +140,11 @@ export function topologySvg(lab: Lab): string {
   const seen = new Map<string, number>();
   for (const e of es) {
     let a = at.get(e.a) as Vertex; let b = at.get(e.b) as Vertex;
-    const n = parallel.get(pairKey(e)) ?? 1;
+    const key = pairKey(e);
+    const n = parallel.get(key) ?? 1;
     if (n > 1) {
-      const k = seen.get(pairKey(e)) ?? 0;
-      seen.set(pairKey(e), k + 1);
+      const k = seen.get(key) ?? 0;
+      seen.set(key, k + 1);
       // the perpendicular of the pair in a fixed order, so opposite directions do not cancel out
       const [p, q] = e.a < e.b ? [a, b] : [b, a];
       const len = Math.max(Math.hypot(q.x - p.x, q.y - p.y), 1);

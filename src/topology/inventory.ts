@@ -147,11 +147,7 @@ export function applyProfile(lab: Lab, profile: string, exists: (f: string) => b
 /** Applies `profiles.<profile>` of the lab's own topology file; problems point into that file. */
 export function loadInlineProfile(lab: Lab, profile: string): Lab {
   const shown = rel(lab.file);
-  let text: string;
-  try { text = readFileSync(lab.file, 'utf8'); } catch (e) {
-    throw new UserError(`cannot read topology ${shown} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  const { doc, lines, raw } = parseYaml(text, shown);
+  const { doc, lines, raw } = parseYaml(readText(lab.file, `topology ${shown}`), shown);
   const where = new Positions(doc, lines, shown);
   const body = (raw as { profiles?: Record<string, unknown> }).profiles?.[profile];
   if (body === undefined) throw new UserError(`lab ${lab.name} has no profiles.${profile} in ${shown} (the file changed while it was read)`);
@@ -173,11 +169,14 @@ function rel(p: string): string {
 /** Reads and checks an inventory file and applies it to the lab; every problem as `file:line:col: …`. */
 export function loadInventory(file: string, lab: Lab): Lab {
   const shown = rel(file);
-  let text: string;
-  try { text = readFileSync(file, 'utf8'); } catch (e) {
-    throw new UserError(`cannot read inventory ${shown} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  return parseInventory(readText(file, `inventory ${shown}`), shown, lab, path.resolve(file));
+}
+
+/** A file's text, or one clear error naming `what` and the reason. */
+function readText(file: string, what: string): string {
+  try { return readFileSync(file, 'utf8'); } catch (e) {
+    throw new UserError(`cannot read ${what} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  return parseInventory(text, shown, lab, path.resolve(file));
 }
 
 export function parseInventory(text: string, fileName: string, lab: Lab, absFile = path.resolve(fileName)): Lab {

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { LabPool } from '../../src/scenario/pool.js';
 import { Scenario } from '../../src/scenario/session.js';
 import { Context } from '../../src/lab/context.js';
@@ -29,6 +29,7 @@ import {
   type RouterName, type RouterState, type StandinInfo,
 } from '../support/standin-lab.js';
 import { labLeftovers, until } from './helpers.js';
+import { localDocker } from '../../src/util/docker-client.js';
 
 const LAB = 'dual-path';
 const BIN = resolve('bin/tsunagari.js');
@@ -46,7 +47,7 @@ let initial: Record<RouterName, RouterState>;
 let initialStarts: Record<RouterName, string>;
 
 async function docker(): Promise<Docker> {
-  return new Docker({ socketPath: (await ensureDocker(() => {})).socketPath });
+  return localDocker((await ensureDocker(() => {})).socketPath);
 }
 
 /** When each stand-in router's container started: a restarted or re-created router changes it. */

@@ -12,7 +12,7 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { paths } from '../../src/setup/paths.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { loadTopology } from '../../src/topology/load.js';
 import { labId } from '../../src/topology/naming.js';
 import { loadInventory } from '../../src/topology/inventory.js';
@@ -30,6 +30,7 @@ import { AGENT_CONTAINER } from '../../src/machines/agent.js';
 import { runOk } from '../../src/util/exec.js';
 import { M2, secondMachineDown, secondMachineSsh, secondMachineSshStop, secondMachineTraces, secondMachineUp, type SecondMachine } from '../support/second-machine.js';
 import { labLeftovers, snapshot, until, type MachineSnapshot } from './helpers.js';
+import { localDocker } from '../../src/util/docker-client.js';
 
 const ctx = new Context();
 const LAB = 'mtwo';
@@ -106,7 +107,7 @@ async function remoteState(): Promise<{ containers: string[]; links: string[] }>
 
 before(async () => {
   m2 = await secondMachineUp();
-  remote = new Docker({ socketPath: m2.socket });
+  remote = localDocker(m2.socket);
   before0 = await snapshot(ctx);
 });
 

@@ -2,10 +2,10 @@
 // images in place (they are what setup is for) and removes every container and bridge it creates.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import Docker from 'dockerode';
 import { run, runOk } from '../../src/util/exec.js';
 import { setup, findEngine, ensureImages, doctor, formatDoctor } from '../../src/setup/index.js';
 import { BUILTIN_IMAGES, RECIPES, RECIPE_LABEL, recipeHash } from '../../src/setup/images.js';
+import { localDocker } from '../../src/util/docker-client.js';
 
 const isRoot = process.getuid?.() === 0;
 const lines: string[] = [];
@@ -14,7 +14,7 @@ const log = (l: string): void => { lines.push(l); };
 test('setup brings up Docker, OVS and the built-in images', { skip: !isRoot && 'needs root', timeout: 15 * 60_000 }, async (t) => {
   const result = await setup({ log });
   for (const l of lines) t.diagnostic(l);
-  const docker = new Docker({ socketPath: result.docker.socketPath });
+  const docker = localDocker(result.docker.socketPath);
 
   await t.test('docker answers a ping', async () => {
     const pong = await docker.ping();

@@ -5,13 +5,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import Docker from 'dockerode';
 import { openSession } from '../../src/devices/transport.js';
 import { HostKeyRefused } from '../../src/devices/hostkey.js';
 import { Context } from '../../src/lab/context.js';
 import { discoverLab } from '../../src/lab/discover.js';
 import { ensureDocker } from '../../src/setup/daemons.js';
 import { run, runOk } from '../../src/util/exec.js';
+import { localDocker } from '../../src/util/docker-client.js';
 import {
   STANDIN_IMAGE, STANDIN_LABEL, SWITCH_NETNS, HOST_UNDERLAY_IF, containerName, standinDown, standinExec, standinInfo,
   standinState, standinStatus, standinUp, type StandinInfo,
@@ -36,7 +36,7 @@ after(async () => {
   await standinDown({ log });
   log(`stand-in down in ${Date.now() - t0} ms`);
   await standinDown(); // idempotent
-  const docker = new Docker({ socketPath: (await ensureDocker(() => {})).socketPath });
+  const docker = localDocker((await ensureDocker(() => {})).socketPath);
   const left = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [STANDIN_LABEL] }) });
   assert.deepEqual(left.map((c) => c.Names.join(',')), [], 'no container with the stand-in label');
   assert.equal(existsSync(`/run/netns/${SWITCH_NETNS}`), false, `namespace ${SWITCH_NETNS} is gone`);
@@ -87,7 +87,7 @@ test('a frame sent into VNI 1001 from the host side reaches r1:eth1', async () =
 });
 
 test('the stand-in is invisible to tsunagari: only its own label, nothing discovery finds', async () => {
-  const docker = new Docker({ socketPath: (await ensureDocker(() => {})).socketPath });
+  const docker = localDocker((await ensureDocker(() => {})).socketPath);
   const image = await docker.getImage(STANDIN_IMAGE).inspect();
   const inherited = Object.keys(image.Config.Labels ?? {});
   for (const r of ['r1', 'r2'] as const) {

@@ -13,10 +13,10 @@
 // The directory with images and certificates stays (a second `up` is fast) unless `down({ purge: true })`.
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Docker from 'dockerode';
 import { run, runOk, sleep } from '../../src/util/exec.js';
 import { containerdConfig, livePid, logTail, pingDocker, procComm, readPidfile, spawnDetached, waitFor } from '../../src/setup/daemons.js';
 import { pidAlive } from '../../src/setup/lock.js';
+import { dockerClient, localDocker } from '../../src/util/docker-client.js';
 
 const spawnArgv = (argv: string[], logFile: string) => spawnDetached(argv[0] as string, argv.slice(1), logFile, process.env);
 
@@ -234,7 +234,7 @@ export async function secondMachineUp(log: Log = () => {}): Promise<SecondMachin
   const cpid = await startContainerd(log);
   await startDockerd(log, cpid);
   const m = secondMachine();
-  const tls = new Docker({ host: M2.address, port: M2.port, protocol: 'https', ca: readFileSync(m.tls.ca), cert: readFileSync(m.tls.cert), key: readFileSync(m.tls.key), timeout: 5000 });
+  const tls = dockerClient({ host: M2.address, port: M2.port, protocol: 'https', ca: readFileSync(m.tls.ca), cert: readFileSync(m.tls.cert), key: readFileSync(m.tls.key), timeout: 5000 });
   await waitForDaemon('dockerd over TLS', 20_000, async () => { try { await tls.ping(); return true; } catch { return false; } }, () => undefined, m2Paths.docker.log);
   return m;
 }
@@ -245,7 +245,7 @@ async function stopDaemons(log: Log): Promise<void> {
   const d = m2Paths.docker;
   if (await dockerAnswers(d.socket)) {
     // Containers first, through the engine (it unmounts their root filesystems and removes their state).
-    const docker = new Docker({ socketPath: d.socket, timeout: 30_000 });
+    const docker = localDocker(d.socket, 30_000);
     const list = await docker.listContainers({ all: true }).catch(() => []);
     for (const c of list) await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined);
   }
@@ -335,13 +335,13 @@ export async function secondMachineSsh(log: Log = () => {}): Promise<SecondMachi
     writeFileSync(out.knownHosts, line('host_ed25519.pub'));
     writeFileSync(out.wrongKnownHosts, line('other_ed25519.pub'));
   }
-  const docker = new Docker({ socketPath: m2Paths.docker.socket, timeout: 60_000 });
+  const docker = localDocker(m2Paths.docker.socket, 60_000);
   const running = await docker.getContainer(SSHD_CONTAINER).inspect().catch(() => undefined);
   if (!running?.State.Running) {
     if (running) await docker.getContainer(SSHD_CONTAINER).remove({ force: true });
     const image = 'tsunagari/debian:latest';
     if (!(await docker.getImage(image).inspect().catch(() => undefined))) {
-      const local = new Docker({ socketPath: join(process.env.TSUNAGARI_STATE || '/var/lib/tsunagari', 'run', 'docker.sock') });
+      const local = localDocker(join(process.env.TSUNAGARI_STATE || '/var/lib/tsunagari', 'run', 'docker.sock'));
       const stream = await docker.loadImage(await local.getImage(image).get(), { quiet: true });
       await new Promise((res, rej) => docker.modem.followProgress(stream, (e: Error | null) => (e ? rej(e) : res(undefined))));
     }
@@ -368,6 +368,6 @@ export async function secondMachineSsh(log: Log = () => {}): Promise<SecondMachi
 
 /** Stops the stand-in's sshd (the engine stays). */
 export async function secondMachineSshStop(): Promise<void> {
-  const docker = new Docker({ socketPath: m2Paths.docker.socket, timeout: 30_000 });
+  const docker = localDocker(m2Paths.docker.socket, 30_000);
   await docker.getContainer(SSHD_CONTAINER).remove({ force: true }).catch(() => undefined);
 }

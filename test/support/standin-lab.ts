@@ -16,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { ed25519KeyPair } from '../../src/devices/keygen.js';
 import { ensureDocker } from '../../src/setup/daemons.js';
 import { STATE_DIR, type Log } from '../../src/setup/paths.js';
@@ -31,6 +31,7 @@ import { tarFiles } from '../../src/util/tar.js';
 import { run, sleep, type RunOptions, type RunResult } from '../../src/util/exec.js';
 import { UserError } from '../../src/util/errors.js';
 import { hostBatch, nsBatch } from '../../src/fabric/host.js';
+import { localDocker } from '../../src/util/docker-client.js';
 
 // ---- what the stand-in is ----------------------------------------------------------------------------
 
@@ -145,7 +146,7 @@ function requireRoot(): void {
 
 async function dockerClient(log: Log): Promise<Docker> {
   const { socketPath } = await ensureDocker(log);
-  return new Docker({ socketPath });
+  return localDocker(socketPath);
 }
 
 async function must(what: string, file: string, args: string[], opts: RunOptions = {}): Promise<string> {
