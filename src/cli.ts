@@ -20,6 +20,10 @@ import { setup, stopSetup } from './setup/index.js';
 import { doctor, formatDoctor } from './setup/doctor.js';
 import { applyProfile, chosenProfile, looksLikeInventory, topologyWithProfilesJsonSchema } from './topology/inventory.js';
 import { labsWithDeviceRecords, pendingRollbacks, restoreDevices } from './devices/snapshot.js';
+import { holderOf, standing } from './lab/instance.js';
+import { leaseHeld, tryLease } from './util/lease.js';
+import { Journal } from './lab/journal.js';
+import { isInstanceName } from './topology/naming.js';
 import type { Lab } from './topology/types.js';
 
 /**
@@ -52,16 +56,20 @@ usage:
   tsunagari up <topology.yaml> [--profile P]
                                            bring a lab up (progress per node/link, then a summary);
                                            --profile: apply topologies/<lab>.<P>.yaml (external devices)
-  tsunagari status [<lab>] [--json]        labs that are up: nodes, addresses, links; leftovers
+  tsunagari status [<lab>] [--json]        labs that are up (kept, in use by a run, dead): nodes, addresses, links; leftovers
   tsunagari exec <lab> <node> -- <cmd>...  run a command inside a node (terminal attached)
   tsunagari graph <topology.yaml|lab>      the topology as SVG on stdout
-  tsunagari down <lab>...                  remove exactly these labs
-  tsunagari cleanup [--check]              remove everything any tsunagari run left behind
-                                           (--check: only list it, exit 1 if there is any)
+  tsunagari down <lab>...                  remove exactly these labs (never one a live run is using)
+  tsunagari cleanup [--all] [--check]      remove what dead runs left behind (labs live runs use and labs
+                                           \`up\` keeps stay; a kept lab is put back from a dead run's changes);
+                                           --all: kept labs too; --check: only list it, exit 1 if there is
+                                           any or if Docker/OVS could not be looked at
   tsunagari test [<paths>...] [--format pretty|progress|summary] [--tags EXPR] [--name RE] [--profile P]
+                 [--parallel N] [--fresh]
                                            run .feature files (default features/) against their labs
                                            (with --profile: the labs' inventories for P, e.g. lab);
-                                           reports in reports/ (HTML, JUnit, JSON, messages)
+                                           each run (each of N parallel workers) gets lab copies of its own,
+                                           or leases a lab \`up\` keeps (--fresh: never); reports in reports/
   tsunagari kinds                          the node kinds and their defaults
   tsunagari schema                         the topology JSON Schema on stdout
 `;
@@ -96,7 +104,7 @@ async function cmdUp(ctx: Context, args: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    await up(ctx, lab, { progress: progressPrinter(), signal: ac.signal });
+    await up(ctx, lab, { progress: progressPrinter(), signal: ac.signal, keep: true });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -139,12 +147,18 @@ async function cmdValidate(args: string[]): Promise<number> {
 async function cmdStatus(ctx: Context, args: string[]): Promise<number> {
   const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
   const ledgers = positionals.length ? positionals.map((n) => openLab(ctx, n).ledger) : Ledger.all();
+  const standings = await Promise.all(ledgers.map((l) => standing(l)));
   if (values.json) {
-    out(JSON.stringify(ledgers.map((l) => ({ lab: l.data.lab, run: l.data.run, state: l.data.state, startedAt: l.data.startedAt, file: l.data.file, topology: l.data.topology, handles: l.data.handles })), null, 2));
+    out(JSON.stringify(ledgers.map((l, i) => ({ lab: l.data.lab, topology_lab: l.base, run: l.data.run, state: l.data.state, standing: standings[i], keep: !!l.data.keep, engine: l.data.engine ?? null, startedAt: l.data.startedAt, file: l.data.file, topology: l.data.topology, handles: l.data.handles })), null, 2));
     return 0;
   }
   if (!ledgers.length) out('no lab is up');
-  for (const l of ledgers) out(`${await labTables(openLab(ctx, l.data.lab))}\n`);
+  for (const [i, l] of ledgers.entries()) {
+    const st = standings[i];
+    const how = st === 'in-use' ? `in use by ${holderOf(l.data.lab)}` : st === 'kept' ? 'kept up by `tsunagari up`, free' : `dead (its run ${l.data.run} is gone): \`tsunagari cleanup\` removes it`;
+    out(`${l.data.lab}${l.data.lab !== l.base ? ` (a copy of lab ${l.base})` : ''}: ${how}`);
+    out(`${await labTables(openLab(l.data.engine?.docker ? ctx.onEngine(l.data.engine.docker) : ctx, l.data.lab))}\n`);
+  }
   if (!positionals.length) {
     const found = await discoverLab(ctx, undefined);
     const known = new Set(ledgers.map((l) => l.data.lab));
@@ -193,36 +207,76 @@ async function cmdDown(ctx: Context, args: string[]): Promise<number> {
 }
 
 async function cmdCleanup(ctx: Context, args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { check: { type: 'boolean' } } });
+  const { values } = parseArgs({ args, options: { check: { type: 'boolean' }, all: { type: 'boolean' } } });
   if (values.check) {
     const found = await discoverLab(ctx, undefined);
-    for (const s of found.skipped) out(`note: ${s}`);
-    const labs = labsIn(found);
+    let bad = 0;
+    // Not being able to look is not "clean": name the engine and fail.
+    for (const s of found.skipped) { err(`cannot check: ${s}`); bad++; }
+    const ledgerOf = new Map(found.ledgers.map((l) => [l.data.lab, l]));
+    const left: string[] = [];
+    for (const lab of labsIn(found)) {
+      const l = ledgerOf.get(lab);
+      const st = isInstanceName(lab) && l ? await standing(l) : isInstanceName(lab) && await leaseHeld('lab', lab) ? 'in-use' : 'dead';
+      if (st === 'in-use') { out(`in use: lab ${lab} (${holderOf(lab)})`); continue; }
+      if (st === 'kept' && !values.all) {
+        const open = (() => { try { return new Journal(lab).entries().length; } catch { return 1; } })();
+        if (!open) { out(`kept: lab ${lab} (\`tsunagari up\`; \`tsunagari down ${lab}\` removes it)`); continue; }
+        err(`left behind in kept lab ${lab}: ${open} change(s) of a run that died; \`tsunagari cleanup\` undoes them`);
+        bad++;
+        continue;
+      }
+      left.push(lab);
+    }
     const devices = labsWithDeviceRecords();
     for (const l of devices) {
-      for (const r of pendingRollbacks(l).filter((x) => x.access)) err(`left behind on external device ${r.node} of lab ${l}: ${r.action ? (r.action.kind === 'interface-up' ? `${r.action.iface} is down` : `${r.action.iface} drops everything`) : 'a pushed configuration'} (run ${r.pid}, ${r.createdAt}); \`tsunagari cleanup\` restores it`);
+      if (await leaseHeld('lab', l)) continue;
+      for (const r of pendingRollbacks(l).filter((x) => x.access)) { bad++; err(`left behind on external device ${r.node} of lab ${l}: ${r.action ? (r.action.kind === 'interface-up' ? `${r.action.iface} is down` : `${r.action.iface} drops everything`) : 'a pushed configuration'} (run ${r.pid}, ${r.createdAt}); \`tsunagari cleanup\` restores it`); }
     }
-    if (!labs.length && !devices.length) { out('clean: no tsunagari containers, bridges, interfaces, namespaces or ledgers, nothing pending on external devices'); return 0; }
-    if (!labs.length) return 1;
-    err(`left behind: ${found.count} resources and ${found.ledgers.length} ledgers of lab(s) ${labs.join(', ')}; \`tsunagari cleanup\` removes them`);
-    return 1;
+    if (left.length) { err(`left behind by runs that are gone: lab(s) ${left.join(', ')}; \`tsunagari cleanup\` removes them`); bad++; }
+    if (!bad) out('clean: nothing left behind by runs that are gone, nothing pending on external devices');
+    return bad ? 1 : 0;
   }
-  const results = await cleanupAll(ctx);
-  // Changes a killed run left on external devices (config pushes, links down, silent drops): put back.
+  const results = await cleanupAll(ctx, { all: !!values.all });
+  // Changes a killed run left on external devices (config pushes, links down, silent drops): put back
+  // (not for labs a live run holds: their records are that run's).
   let deviceFailures = 0;
-  for (const r of await restoreDevices()) {
-    if (r.ok) out(`external device ${r.node}: ${r.message}`);
-    else { deviceFailures++; err(`external device ${r.node}: NOT restored: ${r.message}`); }
+  for (const l of labsWithDeviceRecords()) {
+    const lease = await tryLease('lab', l, `tsunagari cleanup (pid ${process.pid})`);
+    if (!lease) { out(`external devices of lab ${l}: left alone (in use by ${holderOf(l)})`); continue; }
+    try {
+      for (const r of await restoreDevices(l)) {
+        if (r.ok) out(`external device ${r.node}: ${r.message}`);
+        else { deviceFailures++; err(`external device ${r.node}: NOT restored: ${r.message}`); }
+      }
+    } finally { await lease.release(); }
   }
+  let failures = deviceFailures;
   if (!results.length) out('nothing to clean up: no tsunagari containers, bridges, interfaces, namespaces or ledgers');
   for (const r of results) {
     const n = r.removed;
+    if (r.left === 'in-use') { out(`lab ${r.lab}: left alone (in use by ${holderOf(r.lab)})`); continue; }
+    if (r.left === 'kept') {
+      for (const u of r.recovered?.undone ?? []) out(`lab ${r.lab}: ${u}`);
+      for (const f of r.recovered?.failed ?? []) { failures++; err(`lab ${r.lab}: NOT undone: ${f}; \`tsunagari down ${r.lab}\` removes the lab`); }
+      out(`lab ${r.lab}: kept (\`tsunagari up\`; \`tsunagari down ${r.lab}\` or \`cleanup --all\` removes it)`);
+      continue;
+    }
     out(`lab ${r.lab}: removed ${n.containers} containers, ${n.namespaces} namespaces, ${n.bridges} bridges, ${n.interfaces} interfaces`);
   }
   const again = await discoverLab(ctx, undefined);
-  for (const s of again.skipped) out(`note: ${s}`);
-  if (again.count) { err(`still present after cleanup: ${again.count} resources of ${labsIn(again).join(', ')}`); return 1; }
-  return deviceFailures ? 1 : 0;
+  for (const s of again.skipped) { failures++; err(`cannot check: ${s}`); }
+  const stay = new Set(results.filter((r) => r.left).map((r) => r.lab));
+  const still: string[] = [];
+  for (const l of labsIn(again)) {
+    if (stay.has(l)) continue;
+    // A lab a run started meanwhile is in use; a kept one is left by design.
+    const led = isInstanceName(l) ? Ledger.read(l) : undefined;
+    if (isInstanceName(l) && (await leaseHeld('lab', l) || (!values.all && led?.data.keep && led.data.state === 'up'))) continue;
+    still.push(l);
+  }
+  if (still.length) { err(`still present after cleanup: resources of ${still.join(', ')}`); return 1; }
+  return failures ? 1 : 0;
 }
 
 /** Commands that create, enter or remove network namespaces, containers or OVS ports. */
@@ -254,13 +308,17 @@ export async function main(argv: string[]): Promise<number> {
     case 'test': {
       const { values, positionals } = parseArgs({ args, allowPositionals: true, options: {
         format: { type: 'string' }, tags: { type: 'string' }, name: { type: 'string', multiple: true },
-        reports: { type: 'string' }, 'no-setup': { type: 'boolean' }, profile: { type: 'string' } } });
+        reports: { type: 'string' }, 'no-setup': { type: 'boolean' }, profile: { type: 'string' },
+        parallel: { type: 'string' }, fresh: { type: 'boolean' } } });
+      const parallel = values.parallel === undefined ? 0 : Number(values.parallel);
+      if (!Number.isInteger(parallel) || parallel < 0 || parallel > 64) throw new UserError(`invalid --parallel ${values.parallel} (a whole number of workers, 0..64)`);
+      if (values.fresh) process.env.TSUNAGARI_REUSE = 'never';
       // The pool in every scenario's world reads it (src/scenario/pool.ts); checked here for a clear error.
       if (values.profile !== undefined) process.env.TSUNAGARI_PROFILE = chosenProfile(values.profile);
       if (!values['no-setup']) await setup({ log: (l) => { if (!/: (reusing|all \d+ present|up to date)/.test(l)) err(l); }, images: true });
       // Cucumber is loaded only for this command (src/ never imports it; steps/ is its side).
       const { runTests } = await import('../steps/runner.js');
-      const ok = await runTests({ paths: positionals, cwd: process.cwd(), format: values.format, tags: values.tags, name: values.name, reports: values.reports });
+      const ok = await runTests({ paths: positionals, cwd: process.cwd(), format: values.format, tags: values.tags, name: values.name, reports: values.reports, parallel });
       return ok ? 0 : 1;
     }
     case 'kinds':

@@ -14,6 +14,7 @@ export interface TestOptions {
   reports?: string;            // folder, default reports/
   tags?: string;
   name?: string[];
+  parallel?: number;           // Cucumber workers; each brings up lab copies of its own (src/lab/instance.ts)
 }
 
 const STEPS = join(dirname(fileURLToPath(import.meta.url)), 'index.ts');
@@ -62,6 +63,7 @@ export async function runTests(o: TestOptions): Promise<boolean> {
       formatOptions: { junit: { suiteName: 'tsunagari' } },
       ...(o.tags ? { tags: o.tags } : {}),
       ...(o.name?.length ? { name: o.name } : {}),
+      ...(o.parallel ? { parallel: o.parallel } : {}),
     },
   }, { cwd: o.cwd });
   const { success } = await runCucumber(runConfiguration, { cwd: o.cwd });

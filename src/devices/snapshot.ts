@@ -16,6 +16,7 @@ import { pidAlive } from '../setup/lock.js';
 import type { DeviceAccess } from '../topology/types.js';
 import { expandedAccess } from '../topology/inventory.js';
 import { externalSessionFactory } from './transport.js';
+import { isInstanceName } from '../topology/naming.js';
 
 /** Shaped like the scenario undo stack's entries: `undo.push(u.what, u.fn)`. */
 export interface DeviceUndo {
@@ -196,7 +197,7 @@ export function pendingRollbacks(lab: string): RollbackRecord[] {
 
 /** Labs with pending changes on external devices. */
 export function labsWithDeviceRecords(): string[] {
-  try { return readdirSync(join(paths.state, 'devices')).filter((l) => readRecords(deviceRecordDir(l)).length > 0).sort(); } catch { return []; }
+  try { return readdirSync(join(paths.state, 'devices')).filter((l) => isInstanceName(l) && readRecords(deviceRecordDir(l)).length > 0).sort(); } catch { return []; }
 }
 
 export interface RollbackResult { node: string; driver: string; ok: boolean; message: string; }

@@ -47,10 +47,13 @@ export async function discoverHostIfs(lab?: string): Promise<HostIf[]> {
 
 /** Host interfaces by name, with what `ip -d` says of them: their kind, and whether a veth's peer is in
  *  another namespace (then deleting that namespace deletes both ends). */
-export async function hostIfDetails(): Promise<Map<string, { kind?: string; peerElsewhere: boolean }>> {
+export async function hostIfDetails(): Promise<Map<string, { kind?: string; peerElsewhere: boolean; owner?: Owner }>> {
   const out = await runOk('ip', ['-j', '-d', 'link', 'show']);
-  const links = JSON.parse(out || '[]') as Array<{ ifname: string; link_netnsid?: number; linkinfo?: { info_kind?: string } }>;
-  return new Map(links.map((l) => [l.ifname, { kind: l.linkinfo?.info_kind, peerElsewhere: l.link_netnsid !== undefined }]));
+  const links = JSON.parse(out || '[]') as Array<{ ifname: string; ifalias?: string; link_netnsid?: number; linkinfo?: { info_kind?: string } }>;
+  return new Map(links.map((l) => {
+    const o = parseAlias(l.ifalias);
+    return [l.ifname, { kind: l.linkinfo?.info_kind, peerElsewhere: l.link_netnsid !== undefined, ...(o ? { owner: { lab: o.lab, run: o.run } } : {}) }];
+  }));
 }
 
 /** Polls (every 20 ms, at most `ms`) until none of `names` exists; returns the ones still there. */

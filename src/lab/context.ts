@@ -17,11 +17,28 @@ export class Context {
   private ovsP?: Promise<Ovs>;
   readonly netns = new NetnsRuntime();
   private dockerRt?: DockerRuntime;
-  constructor(readonly log: Log = () => {}) {}
+  private socketP?: Promise<string>;
+  /** `dockerSocket`: use this engine (a ledger records the engine each lab lives on) instead of finding one. */
+  constructor(readonly log: Log = () => {}, o: { dockerSocket?: string } = {}) {
+    if (o.dockerSocket) this.socketP = Promise.resolve(o.dockerSocket);
+  }
+
+  /** The socket of the Docker engine labs are created on (started through set-up when none runs). */
+  dockerSocket(): Promise<string> {
+    this.socketP ??= ensureDocker(this.log).then((d) => d.socketPath);
+    return this.socketP;
+  }
 
   docker(): Promise<Docker> {
-    this.dockerP ??= ensureDocker(this.log).then((d) => localDocker(d.socketPath));
+    this.dockerP ??= this.dockerSocket().then((s) => localDocker(s));
     return this.dockerP;
+  }
+
+  /** The same context on another Docker engine (OVS and namespaces are this machine's either way). */
+  onEngine(dockerSocket: string): Context {
+    const c = new Context(this.log, { dockerSocket });
+    c.ovsP = this.ovsP;
+    return c;
   }
 
   ovs(): Promise<Ovs> {

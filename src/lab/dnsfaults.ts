@@ -6,7 +6,9 @@ import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { RunningLab } from './running.js';
-import type { Undo } from './impair.js';
+import { withJournal, type Undo } from './impair.js';
+import { journaled, type Inverse } from './journal.js';
+import type { Node } from '../topology/types.js';
 import { parseIp, formatIp } from '../topology/address.js';
 import { responderAddresses, responderControl } from '../topology/kinds.js';
 import { RCODES, overridesProblems, type Behaviour, type RcodeName } from '../dns/fixture.mjs';
@@ -82,6 +84,12 @@ export async function breakZeroChecksums(running: RunningLab, router: string, o:
   const ns = await nsPathOf(running, router);
   if (!ns) throw new UserError(`cannot make router ${router} rewrite zero UDP checksums (node ${router} of lab ${running.name} is not running)`);
   const table = zeroChecksumTable();
+  return withJournal(running, `router ${router} rewrites zero UDP checksums`,
+    [{ where: { kind: 'node', node: router }, label: `router ${router}`, argv: ['nft', 'delete', 'table', 'ip', table], okIf: 'No such file or directory|does not exist' }],
+    () => applyZeroChecksumRule(running, router, ns, table, opts));
+}
+
+async function applyZeroChecksumRule(running: RunningLab, router: string, ns: string, table: string, opts: { value: number; server?: string }): Promise<Undo> {
   const r = await run('nsenter', [`--net=${ns}`, 'nft', '-f', '-'], { input: zeroChecksumScript(table, opts), timeoutMs: 30_000 });
   if (r.code !== 0) {
     const err = r.stderr.trim().split('\n').find((l) => /Error/.test(l)) ?? r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`;
@@ -174,6 +182,29 @@ export async function setResponder(running: RunningLab, node: string, overrides:
   if (problems.length) throw new UserError(`cannot change responder ${node} (${problems.join('; ')})`);
   const socket = controlSocket(running, node);
   const given = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  // Write-ahead: the overrides as they are now are the inverse, recorded before the change.
+  const before = await controlRequest(socket, { op: 'get' }).catch((e: Error) => {
+    throw new UserError(`cannot change responder ${node} (control socket ${socket}: ${e.message})`, 'is the lab up? `tsunagari status`');
+  });
+  if (before.ok !== true) throw new UserError(`cannot change responder ${node} (${String(before.error)})`);
+  const inverse: Inverse = { kind: 'responder', node, overrides: (before.overrides ?? {}) as Record<string, unknown> };
+  return journaled(running.journal, `responder ${node}: ${JSON.stringify(given)}`, inverse, (i: Inverse) => restoreResponder(running, i),
+    () => applyResponder(running, n, node, socket, given));
+}
+
+/** Puts a responder's overrides back as a journal inverse says (quiet when the responder is gone). */
+export async function restoreResponder(running: RunningLab, inv: Inverse): Promise<void> {
+  if (inv.kind !== 'responder') throw new Error(`not a responder inverse: ${inv.kind}`);
+  const socket = controlSocket(running, inv.node);
+  if (!existsSync(socket)) return;
+  const b = await controlRequest(socket, { op: 'replace', overrides: inv.overrides }).catch((e: NodeJS.ErrnoException): Record<string, unknown> => {
+    if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') return { ok: true };
+    throw new Error(`cannot restore responder ${inv.node} (${e.message})`);
+  });
+  if (b.ok !== true) throw new Error(`cannot restore responder ${inv.node} (${String(b.error)})`);
+}
+
+async function applyResponder(running: RunningLab, n: Node, node: string, socket: string, given: Record<string, unknown>): Promise<Undo> {
   const a = await controlRequest(socket, { op: 'set', overrides: given }).catch((e: Error) => {
     throw new UserError(`cannot change responder ${node} (control socket ${socket}: ${e.message})`, 'is the lab up? `tsunagari status`');
   });

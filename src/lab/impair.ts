@@ -9,6 +9,7 @@ import { parseCidr, parseIp, inSubnet } from '../topology/address.js';
 import { run, type RunResult } from '../util/exec.js';
 import { UserError } from '../util/errors.js';
 import { probeKernel } from '../setup/doctor.js';
+import { journaled, type Inverse, type PlaceCommand } from './journal.js';
 
 /** The inverse of a change; safe to call twice and after the lab went down. */
 export type Undo = () => Promise<void>;
@@ -142,6 +143,30 @@ async function inPlace(running: RunningLab, place: Place, argv: string[], o: { t
   throw new PlaceError(`${place.label}: \`${argv.join(' ')}\`: ${lastErr(r)}`, r.stderr);
 }
 
+/** A command of a journal inverse for a place (journal.ts). */
+export function placeCommand(p: Place, argv: string[], o: { input?: string; okIf?: RegExp } = {}): PlaceCommand {
+  return { where: p.where, label: p.label, argv, ...(o.input !== undefined ? { input: o.input } : {}), ...(o.okIf ? { okIf: o.okIf.source } : {}) };
+}
+
+/** Runs a journal inverse's commands (tolerant: a vanished node, namespace or device is success). All are
+ *  tried; the first failure is thrown after the rest ran. */
+export async function runInverse(running: RunningLab, inv: Inverse): Promise<void> {
+  if (inv.kind !== 'commands') throw new Error(`not a command inverse: ${inv.kind}`);
+  let first: Error | undefined;
+  for (const c of inv.commands) {
+    try {
+      await inPlace(running, { where: c.where, dev: '', label: c.label }, c.argv, { tolerant: true, ...(c.input !== undefined ? { input: c.input } : {}), ...(c.okIf ? { okIf: new RegExp(c.okIf) } : {}) });
+    } catch (e) { first ??= e as Error; }
+  }
+  if (first) throw first;
+}
+
+/** Write-ahead for a change of this module: the inverse commands are recorded before `apply` runs. */
+export function withJournal(running: RunningLab, what: string, commands: PlaceCommand[], apply: () => Promise<Undo>): Promise<Undo> {
+  const inv: Inverse = { kind: 'commands', commands };
+  return journaled(running.journal, what, inv, (i) => runInverse(running, i), apply);
+}
+
 /** Runs fn over the places in turn; an error reads `cannot <what> (<place>: <cause>)`. */
 async function each<P extends Place>(what: string, places: P[], fn: (p: P) => Promise<unknown>): Promise<void> {
   for (const p of places) {
@@ -184,34 +209,43 @@ export function routeRestoreLines(node: Node, iface: string): string[] {
 export async function linkDown(running: RunningLab, linkOrName: Link | string): Promise<Undo> {
   const link = asLink(running, linkOrName);
   const places = downPlaces(running.lab, link);
-  const restore = new Map<string, { place: Place; value: string }>(); // by node: keep_addr_on_down as it was
-  let done = false;
-  const undo: Undo = async () => {
-    if (done) return;
-    await bringUp(running, link, true);
-    for (const r of restore.values()) await inPlace(running, r.place, ['sysctl', '-q', '-w', `${KEEP_ADDR}=${r.value}`], { tolerant: true });
-    done = true;
-  };
-  try {
-    await each(`set link ${link.name} down`, places, async (p) => {
+  // Read first (keep_addr_on_down as it is, per node), so the journal knows the whole inverse before any change.
+  const restore = new Map<string, { place: Place; value: string }>();
+  await each(`set link ${link.name} down`, places, async (p) => {
+    const node = nodeOf(p.where);
+    if (!node || restore.has(node)) return;
+    const cur = await inPlace(running, p, ['sysctl', '-n', KEEP_ADDR], { tolerant: false });
+    restore.set(node, { place: p, value: (cur?.stdout ?? '').trim() });
+  });
+  const changed = [...restore.values()].filter((r) => r.value !== '1');
+  const inverse = [
+    ...places.map((p) => placeCommand(p, ['ip', 'link', 'set', 'dev', p.dev, 'up'])),
+    ...places.flatMap((p) => {
       const node = nodeOf(p.where);
-      if (node) {
-        // An administratively downed interface loses its IPv6 addresses, and they do not come back on up
-        // (IPv4 addresses stay). keep_addr_on_down=1 keeps them; `all` covers every interface of the node.
-        const cur = await inPlace(running, p, ['sysctl', '-n', KEEP_ADDR], { tolerant: false });
-        const value = (cur?.stdout ?? '').trim();
-        if (value !== '1') {
-          await inPlace(running, p, ['sysctl', '-q', '-w', `${KEEP_ADDR}=1`], { tolerant: false });
-          if (!restore.has(node)) restore.set(node, { place: p, value });
-        }
-      }
-      await inPlace(running, p, ['ip', 'link', 'set', 'dev', p.dev, 'down'], { tolerant: false });
-    });
-  } catch (e) {
-    await undo().catch(() => { /* the first error is the one to show */ });
-    throw e;
-  }
-  return undo;
+      const lines = node ? routeRestoreLines(running.node(node), p.dev) : [];
+      return lines.length ? [placeCommand(p, ['ip', '-batch', '-'], { input: lines.join('\n') + '\n' })] : [];
+    }),
+    ...changed.map((r) => placeCommand(r.place, ['sysctl', '-q', '-w', `${KEEP_ADDR}=${r.value}`])),
+  ];
+  return withJournal(running, `link ${link.name} down`, inverse, async () => {
+    let done = false;
+    const undo: Undo = async () => {
+      if (done) return;
+      await bringUp(running, link, true);
+      for (const r of changed) await inPlace(running, r.place, ['sysctl', '-q', '-w', `${KEEP_ADDR}=${r.value}`], { tolerant: true });
+      done = true;
+    };
+    try {
+      // An administratively downed interface loses its IPv6 addresses, and they do not come back on up
+      // (IPv4 addresses stay). keep_addr_on_down=1 keeps them; `all` covers every interface of the node.
+      for (const r of changed) await inPlace(running, r.place, ['sysctl', '-q', '-w', `${KEEP_ADDR}=1`], { tolerant: false });
+      await each(`set link ${link.name} down`, places, (p) => inPlace(running, p, ['ip', 'link', 'set', 'dev', p.dev, 'down'], { tolerant: false }));
+    } catch (e) {
+      await undo().catch(() => { /* the first error is the one to show */ });
+      throw e;
+    }
+    return undo;
+  });
 }
 
 /** Brings a link up (the inverse of linkDown) and re-adds the static routes Linux dropped inside nodes. */
@@ -335,6 +369,12 @@ let egressHook: boolean | undefined;
 export async function linkLoss(running: RunningLab, linkOrName: Link | string, percent: number): Promise<Undo> {
   const link = asLink(running, linkOrName);
   const plan = lossPlan(running.lab, link, percent);
+  return withJournal(running, `${percent}% loss on link ${link.name}`,
+    plan.map((p) => placeCommand(p, ['nft', 'delete', 'table', p.family, p.table], { okIf: /No such file or directory/ })),
+    () => applyLoss(running, link, plan, percent));
+}
+
+async function applyLoss(running: RunningLab, link: Link, plan: LossPlace[], percent: number): Promise<Undo> {
   const made: LossPlace[] = [];
   const undo: Undo = async () => {
     for (const p of made.splice(0).reverse()) {
@@ -394,7 +434,16 @@ export function tbfParams(bitsPerSecond: number, mtu = 1500): TbfParams {
   return { rate, burstBytes, latencyMs, args: ['tbf', 'rate', rate, 'burst', String(burstBytes), 'latency', `${latencyMs}ms`] };
 }
 
+/** stderr of `tc qdisc del … root handle 7473:` when the root qdisc is not (or no longer) ours, or gone. */
+const QDISC_NOT_OURS = /handle of zero|No such file|Invalid handle|Cannot find|Cannot delete qdisc with handle of zero/;
+
 async function withRootQdisc(running: RunningLab, what: string, places: Place[], argsFor: (p: Place) => string[]): Promise<Undo> {
+  // The kernel deletes the root qdisc only when its handle is the one given: never one that is not ours.
+  return withJournal(running, what, places.map((p) => placeCommand(p, ['tc', 'qdisc', 'del', 'dev', p.dev, 'root', 'handle', QDISC_HANDLE], { okIf: QDISC_NOT_OURS })),
+    () => applyRootQdisc(running, what, places, argsFor));
+}
+
+async function applyRootQdisc(running: RunningLab, what: string, places: Place[], argsFor: (p: Place) => string[]): Promise<Undo> {
   const made: Place[] = [];
   const undo: Undo = async () => {
     for (const p of made.splice(0).reverse()) {

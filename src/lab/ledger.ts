@@ -1,21 +1,29 @@
-// Owns the ledger: one JSON file per lab under <state>/labs/ recording what a run is about to create
-// (written before each creation, so a SIGKILLed run is still fully known) and how to reach its nodes.
+// Owns the ledger: one JSON file per lab instance under <state>/labs/ recording what a run is about to
+// create (written before each creation, so a SIGKILLed run is still fully known), how to reach its
+// nodes, the engine it lives on and whether it outlives its creator (`keep`: brought up by `tsunagari up`).
+// Ledger files are written 0600 (they hold node environments and keys' paths). File names come only from
+// well-formed instance names (naming.ts isInstanceName): a name read back from anywhere is untrusted.
 // Must not create or delete lab resources itself.
-import { pidAlive } from '../setup/lock.js';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab } from '../topology/types.js';
 import type { NodeHandle } from '../runtime/types.js';
 import { paths } from '../setup/paths.js';
 import { UserError } from '../util/errors.js';
+import { isInstanceName } from '../topology/naming.js';
+import { procAlive, procStart, type ProcId } from '../util/proc.js';
 import type { ManagementState } from './management.js';
 import type { MachineRecord } from '../machines/lab.js';
 
 export interface LedgerData {
   version: 1;
-  lab: string;
+  lab: string;                         // instance name (naming.ts): the lab's name, or `<lab>_<n>` for a run's own copy
+  base?: string;                       // the lab's name in its topology file when `lab` is a copy's instance name
   run: string;
   pid: number;                         // process that ran `up`
+  pidStart?: string;                   // its start time (util/proc.ts): a reused pid is not the creator
+  keep?: boolean;                      // brought up by `tsunagari up`: stays up after its creator exits, until `down`
+  engine?: { docker?: string };        // the Docker engine (socket) its containers live on
   state: 'creating' | 'up' | 'removing';
   startedAt: string;
   file: string;
@@ -30,6 +38,7 @@ export interface LedgerData {
 }
 
 export function ledgerPath(lab: string): string {
+  if (!isInstanceName(lab)) throw new UserError(`invalid lab name ${JSON.stringify(lab).slice(0, 80)}`, 'lab names are 1..24 lowercase letters, digits and \'-\' (a run\'s own copy: <lab>_<n>)');
   return join(paths.labs, `${lab}.json`);
 }
 
@@ -38,16 +47,21 @@ export class Ledger {
   private claimed: boolean;
   constructor(public data: LedgerData, claimed = true) { this.claimed = claimed; }
 
-  static create(topology: Lab, run: string): Ledger {
+  static create(topology: Lab, run: string, o: { keep?: boolean; engine?: { docker?: string } } = {}): Ledger {
     return new Ledger({
-      version: 1, lab: topology.name, run, pid: process.pid, state: 'creating', startedAt: new Date().toISOString(),
+      version: 1, lab: topology.name, ...(topology.lab ? { base: topology.lab } : {}), run, pid: process.pid,
+      ...(procStart(process.pid) !== undefined ? { pidStart: procStart(process.pid) } : {}), keep: o.keep ?? false,
+      ...(o.engine ? { engine: o.engine } : {}), state: 'creating', startedAt: new Date().toISOString(),
       file: topology.file, topology, handles: {}, hostIfs: [], bridges: [], namespaces: [], containers: [],
     }, false);
   }
 
   static read(lab: string): Ledger | undefined {
+    if (!isInstanceName(lab)) return undefined;
     try {
-      return new Ledger(JSON.parse(readFileSync(ledgerPath(lab), 'utf8')) as LedgerData);
+      const d = JSON.parse(readFileSync(ledgerPath(lab), 'utf8')) as LedgerData;
+      // A ledger must describe the instance its file is named after.
+      return d && d.lab === lab ? new Ledger(d) : undefined;
     } catch {
       return undefined;
     }
@@ -55,9 +69,15 @@ export class Ledger {
 
   static all(): Ledger[] {
     let names: string[] = [];
-    try { names = readdirSync(paths.labs).filter((f) => f.endsWith('.json')); } catch { return []; }
+    try { names = readdirSync(paths.labs).filter((f) => f.endsWith('.json') && isInstanceName(f.slice(0, -5))); } catch { return []; }
     return names.map((f) => Ledger.read(f.slice(0, -5))).filter((l): l is Ledger => !!l);
   }
+
+  /** The lab's name in its topology file (the instance name for the lab's own instance). */
+  get base(): string { return this.data.base ?? this.data.lab; }
+
+  /** The process that created it, as recorded. */
+  get creator(): ProcId { return { pid: this.data.pid, ...(this.data.pidStart !== undefined ? { start: this.data.pidStart } : {}) }; }
 
   /** The first save claims the lab name exclusively (two runs starting the same lab: one wins);
    *  later saves are atomic (tmp + rename), so a crash never leaves half a ledger. */
@@ -66,7 +86,7 @@ export class Ledger {
     const p = ledgerPath(this.data.lab);
     if (!this.claimed) {
       try {
-        writeFileSync(p, JSON.stringify(this.data, null, 2), { flag: 'wx' });
+        writeFileSync(p, JSON.stringify(this.data, null, 2), { flag: 'wx', mode: 0o600 });
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
         throw new UserError(`cannot start lab ${this.data.lab} (another run is starting or running it)`, `\`tsunagari status ${this.data.lab}\``);
@@ -74,7 +94,7 @@ export class Ledger {
       this.claimed = true;
       return;
     }
-    writeFileSync(`${p}.tmp.${process.pid}`, JSON.stringify(this.data, null, 2));
+    writeFileSync(`${p}.tmp.${process.pid}`, JSON.stringify(this.data, null, 2), { mode: 0o600 });
     renameSync(`${p}.tmp.${process.pid}`, p);
   }
 
@@ -89,5 +109,7 @@ export class Ledger {
   }
 }
 
-/** Is the process that wrote a ledger still running? */
-export const alive = pidAlive;
+/** Is the process that wrote a ledger still running (same pid and start time)? */
+export function alive(l: Ledger): boolean {
+  return procAlive(l.creator);
+}

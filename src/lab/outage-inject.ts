@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Link, Lab } from '../topology/types.js';
 import type { RunningLab } from './running.js';
 import { resolveLink } from './targets.js';
-import { lossPlan, LOST_ETHERTYPE, type Place, type Undo, type Where } from './impair.js';
+import { lossPlan, LOST_ETHERTYPE, placeCommand, withJournal, type Place, type Undo, type Where } from './impair.js';
 import { run, type RunResult } from '../util/exec.js';
 import { UserError } from '../util/errors.js';
 import { realtimePrefix } from '../util/realtime.js';
@@ -145,9 +145,17 @@ function asLink(running: RunningLab, link: Link | string): Link {
  * Drops everything on the link in both directions without a carrier change. The Undo deletes exactly
  * the tables this call created (idempotent, quiet once the lab is gone).
  */
+const TABLE_GONE = /No such file or directory|nsenter: /;
+
 export async function linkSilentDrop(running: RunningLab, linkOrName: Link | string): Promise<Undo> {
   const link = asLink(running, linkOrName);
   const plan = silentDropPlan(running.lab, link);
+  return withJournal(running, `silent drop on link ${link.name}`,
+    plan.map((p) => placeCommand(p, ['nft', 'delete', 'table', p.family, p.table], { okIf: TABLE_GONE })),
+    () => applySilentDrop(running, link, plan));
+}
+
+async function applySilentDrop(running: RunningLab, link: Link, plan: CutPlace[]): Promise<Undo> {
   const made: CutPlace[] = [];
   const undo: Undo = async () => {
     for (const p of made.splice(0).reverse()) await dropTable(running, p);
@@ -205,12 +213,17 @@ export async function injectOutage(running: RunningLab, linkOrName: Link | strin
   const req = JSON.stringify({ table: p.table, family: p.family, ...lines, ms });
   // Real-time scheduling (when allowed) for the injector and its nft: a busy machine does not delay them.
   const argv = [...await realtimePrefix(20), 'setpriv', '--pdeathsig', 'KILL', '--', process.execPath, INJECT_PATH, req];
-  let r: RunResult;
-  try {
-    r = await runAt(ns, argv, { timeoutMs: ms + 20_000 });
-  } finally {
-    await dropTable(running, p).catch(() => { /* reported below if the run failed */ });
-  }
+  let r!: RunResult;
+  // Journalled like every change (its rules also expire by themselves, `meta time`), removed right after.
+  const undo = await withJournal(running, `${ms} ms outage on link ${link.name}`, [placeCommand(p, ['nft', 'delete', 'table', p.family, p.table], { okIf: TABLE_GONE })], async () => {
+    try {
+      r = await runAt(ns, argv, { timeoutMs: ms + 20_000 });
+    } finally {
+      await dropTable(running, p).catch(() => { /* reported below if the run failed */ });
+    }
+    return () => dropTable(running, p);
+  });
+  await undo().catch(() => { /* the table is gone already, or the run's result says why */ });
   let a: { addSent?: number; addAck?: number; delSent?: number; delAck?: number; error?: string } | undefined;
   try { a = JSON.parse(r.stdout.trim().split('\n').pop() ?? ''); } catch { /* below */ }
   if (!a || a.error || a.addSent === undefined || a.addAck === undefined || a.delSent === undefined || a.delAck === undefined) {

@@ -1,7 +1,7 @@
 // Owns access to a lab that is up: finding it by name (ledger), its nodes' handles (re-reading a
 // container's pid, which changes when Docker restarts it), and running commands inside nodes.
 // Must not create or remove lab resources.
-import { readFileSync } from 'node:fs';
+import { procStart } from '../util/proc.js';
 import type { ExternalNode, Lab, Node } from '../topology/types.js';
 import type { NodeHandle, Runtime } from '../runtime/types.js';
 import { nodeRuntime, runOnMachine } from '../machines/lab.js';
@@ -9,13 +9,19 @@ import type { ProbeRunner } from '../probes/ping.js';
 import type { RunOptions, RunResult } from '../util/exec.js';
 import { UserError, knownList } from '../util/errors.js';
 import { Ledger } from './ledger.js';
+import { Journal } from './journal.js';
 import type { Context } from './context.js';
 
 export class RunningLab {
   /** Containers' handles as last inspected, with their init's start time (a cheap still-the-same check). */
   private live = new Map<string, { h: NodeHandle; start: string }>();
 
-  constructor(readonly ctx: Context, readonly ledger: Ledger) {}
+  /** Write-ahead record of this run's changes to the lab (journal.ts). */
+  readonly journal: Journal;
+
+  constructor(readonly ctx: Context, readonly ledger: Ledger, o: { run?: string } = {}) {
+    this.journal = new Journal(ledger.data.lab, o.run ?? '');
+  }
 
   get lab(): Lab { return this.ledger.data.topology; }
   get name(): string { return this.ledger.data.lab; }
@@ -114,19 +120,11 @@ export class RunningLab {
   }
 }
 
-/** Field 22 of /proc/PID/stat (start time in clock ticks since boot), or undefined when the pid is gone. */
-function procStart(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch { return undefined; }
-}
-
-export function openLab(ctx: Context, name: string): RunningLab {
+export function openLab(ctx: Context, name: string, o: { run?: string } = {}): RunningLab {
   const ledger = Ledger.read(name);
   if (!ledger) {
     const known = Ledger.all().map((l) => l.data.lab);
     throw new UserError(`unknown lab ${name}; known: ${knownList(known)}`, known.length ? undefined : 'no lab is up; `tsunagari up topologies/<lab>.yaml`');
   }
-  return new RunningLab(ctx, ledger);
+  return new RunningLab(ctx, ledger, o);
 }

@@ -2,6 +2,7 @@
 // that is coming up or is up: its start lines, then a bounded health check that also notices a server that
 // died, and an error naming the node, the server and the last lines of its log. Must not create or remove
 // nodes, links or addresses; the host-side directories of netns services are removed by down.ts.
+import { isInstanceName } from '../topology/naming.js';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +24,8 @@ export function labFilesDir(lab: string): string {
 }
 
 export function removeLabFiles(lab: string): void {
+  // A lab name may come from a label read back from Docker/OVS: only a well-formed one becomes a path.
+  if (!isInstanceName(lab)) return;
   rmSync(labFilesDir(lab), { recursive: true, force: true });
 }
 

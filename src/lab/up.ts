@@ -7,6 +7,8 @@ import type { NodeHandle, Runtime } from '../runtime/types.js';
 import { UserError } from '../util/errors.js';
 import { mapLimit, run as runProgram } from '../util/exec.js';
 import { Ledger, alive } from './ledger.js';
+import { heldLease, type Lease } from '../util/lease.js';
+import { leaseLab } from './instance.js';
 import { newRunId, type Owner } from './labels.js';
 import type { Context } from './context.js';
 import { teardown } from './down.js';
@@ -35,6 +37,10 @@ export interface UpOptions {
   signal?: AbortSignal;
   /** Parallel node creations (Docker on 2 cores gains little past 4). */
   parallel?: number;
+  /** Stays up after this process exits, until `tsunagari down` (`tsunagari up`); else it is this process's. */
+  keep?: boolean;
+  /** The instance's lease, when the caller took it (lab/instance.ts); else up takes it. */
+  lease?: Lease;
 }
 
 export interface UpResult { lab: Lab; run: string; handles: Record<string, NodeHandle>; ms: number; }
@@ -61,7 +67,15 @@ export async function up(ctx: Context, given: Lab, opts: UpOptions = {}): Promis
     }
   };
 
-  await step('check', 'no lab of that name is up', () => assertAbsent(ctx, lab));
+  // The instance's lease first: nobody else creates, uses or removes it while we hold it.
+  const took = !opts.lease && !heldLease('lab', lab.name);
+  const lease = opts.lease ?? heldLease('lab', lab.name) ?? await leaseLab(lab.name, `tsunagari ${opts.keep ? 'up' : 'run'} (pid ${process.pid})`);
+  try {
+    await step('check', 'no lab of that name is up', () => assertAbsent(ctx, lab));
+  } catch (e) {
+    if (took) await lease.release();
+    throw e;
+  }
   // A management subnet tsunagari chose moves away from other labs' (one from the file stays as written).
   lab = avoidOtherLabs(lab, Ledger.all().filter((l) => l.data.lab !== lab.name).flatMap((l) => l.data.topology.management?.subnet ?? []));
   // Other machines (docs/machines.md): their engines answer, and the addresses between them are known.
@@ -69,14 +83,20 @@ export async function up(ctx: Context, given: Lab, opts: UpOptions = {}): Promis
   const placed = lab.machines?.length ? await step('check', `machines ${lab.machines.map((m) => m.name).join(', ')} answer`, () => checkMachines(ctx, lab)) : lab;
   const run = newRunId();
   const owner: Owner = { lab: lab.name, run };
-  const ledger = Ledger.create(lab, run);
-  ledger.save();
+  const engine = here0(placed).nodes.some((n) => n.runtime === 'docker') ? { docker: await ctx.dockerSocket() } : undefined;
+  const ledger = Ledger.create(lab, run, { keep: opts.keep ?? false, ...(engine ? { engine } : {}) });
+  try {
+    ledger.save();
+  } catch (e) {
+    if (took) await lease.release();
+    throw e;
+  }
 
   try {
     // What this machine creates; the rest is created through the other machines' engines and agents.
     const here = placed.machines?.length ? sliceFor(placed, undefined) : lab;
     const remote = new MachinesUp(ctx, placed, ledger, owner, step);
-    await step('check', 'host names are free', () => assertHostNamesFree(here));
+    await step('check', 'host names are free', async () => assertHostNamesFree(here, here.nodes.some((n) => n.runtime === 'docker') ? await ctx.docker() : undefined));
     if (here.links.some((l) => l.type === 'vxlan' && l.b.kind === 'remote')) await step('check', 'VXLAN peers are routable', () => assertRemoteVteps(here));
     await remote.prepare();
     if (lab.management) {
@@ -190,6 +210,8 @@ export async function up(ctx: Context, given: Lab, opts: UpOptions = {}): Promis
 
     ledger.data.state = 'up';
     ledger.save();
+    // A kept lab is nobody's once it is up; a run's own lab stays leased by this process until its teardown.
+    if (opts.keep && took) await lease.release();
     progress({ phase: 'ready', name: lab.name, status: 'done', ms: Date.now() - t0 });
     return { lab, run, handles, ms: Date.now() - t0 };
   } catch (e) {
@@ -215,10 +237,20 @@ async function runStartCommands(rt: Runtime, node: Node, h: NodeHandle): Promise
   }
 }
 
+/** What this machine creates of a lab (the rest is on other machines). */
+function here0(lab: Lab): Lab {
+  return lab.machines?.length ? sliceFor(lab, undefined) : lab;
+}
+
 async function assertAbsent(ctx: Context, lab: Lab): Promise<void> {
+  const same = Ledger.all().find((l) => l.data.lab !== lab.name && l.data.topology.id === lab.id);
+  if (same) {
+    throw new UserError(`cannot start lab ${lab.name} (its id ${lab.id} is that of lab ${same.data.lab}, which is up: their interface names would collide)`,
+      'rename the lab (`name:` in its topology)');
+  }
   const existing = Ledger.read(lab.name);
   if (existing) {
-    const how = existing.data.state === 'creating' && !alive(existing.data.pid)
+    const how = existing.data.state === 'creating' && !alive(existing)
       ? `an interrupted run ${existing.data.run} left it behind` : `run ${existing.data.run}, started ${existing.data.startedAt}`;
     throw new UserError(`cannot start lab ${lab.name} (it is already up: ${how})`, `\`tsunagari down ${lab.name}\` first`);
   }
@@ -247,16 +279,33 @@ async function assertRemoteVteps(lab: Lab): Promise<void> {
 }
 
 /** Host-side names (bridges, ports, VXLAN devices, namespaces) must not exist yet, ours or anybody's. */
-async function assertHostNamesFree(lab: Lab): Promise<void> {
+async function assertHostNamesFree(lab: Lab, docker?: import('dockerode')): Promise<void> {
   const names = [
     ...lab.switches.map((s) => s.bridge),
     ...lab.links.flatMap((l) => (l.type === 'switch' ? [l.hostIf] : l.type === 'vxlan' ? vxlanHostIfs(l) : [])),
     ...(lab.management ? [lab.management.bridge] : []),
     ...managementHostIfs(lab),
   ];
-  if (lab.management && (await listNetns()).includes(lab.management.netns)) {
-    throw new UserError(`cannot start lab ${lab.name} (network namespace ${lab.management.netns} already exists on this machine)`,
-      `\`ip netns del ${lab.management.netns}\` if nothing uses it`);
+  // Namespaces (nodes, underlays, management): none may exist, ours or anybody's.
+  const nsNow = new Set(await listNetns());
+  const nsWanted = [
+    ...lab.nodes.filter((n) => n.runtime === 'netns').map((n) => n.netns),
+    ...lab.links.flatMap((l) => (l.type === 'vxlan' ? vxlanNamespaces(l) : [])),
+    ...(lab.management ? [lab.management.netns] : []),
+  ];
+  for (const ns of nsWanted) {
+    if (nsNow.has(ns)) {
+      throw new UserError(`cannot start lab ${lab.name} (network namespace ${ns} already exists on this machine, and it is not this lab's)`,
+        '`tsunagari status` shows the labs that are up; `ip netns identify`/`ip netns pids` tell what uses it');
+    }
+  }
+  if (docker) {
+    const wanted = new Set(lab.nodes.filter((n) => n.runtime === 'docker').map((n) => n.container));
+    const taken = (await docker.listContainers({ all: true })).flatMap((c) => c.Names.map((x) => x.replace(/^\//, ''))).find((x) => wanted.has(x));
+    if (taken) {
+      throw new UserError(`cannot start lab ${lab.name} (a container named ${taken} already exists on this Docker engine, and it is not this lab's)`,
+        '`docker ps -a` shows it; `tsunagari status` shows the labs that are up');
+    }
   }
   const existing = await hostIfNames();
   for (const l of lab.links) {

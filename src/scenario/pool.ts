@@ -1,7 +1,8 @@
-// Owns the labs of one test run: a lab named by a scenario is found in the project's topologies/,
-// brought up once, shared by every scenario that names it, and torn down when the run ends. A lab
-// that is already up with the same topology (e.g. `tsunagari up` while writing features) is reused
-// and left up. Must not import Cucumber.
+// Owns the labs of one test run (one Cucumber worker): a lab named by a scenario is found in the
+// project's topologies/, brought up once as an instance of this run's own (`home-nat_1`, lab/instance.ts),
+// shared by every scenario of the run that names it, and torn down when the run ends. A lab that
+// `tsunagari up` keeps up from the same topology file is reused instead, leased to this run alone and
+// left up (docs/instances.md). Must not import Cucumber.
 import { existsSync, readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -11,10 +12,13 @@ import { UserError, knownList } from '../util/errors.js';
 import { Context } from '../lab/context.js';
 import { up, type Progress } from '../lab/up.js';
 import { teardown } from '../lab/down.js';
-import { Ledger, alive } from '../lab/ledger.js';
+import { Ledger } from '../lab/ledger.js';
 import { openLab, type RunningLab } from '../lab/running.js';
-import { pendingRollbacks, rollbackPending, restoreDevices } from '../devices/snapshot.js';
-import { nodeSessionFactory } from '../devices/transport.js';
+import { restoreDevices } from '../devices/snapshot.js';
+import { claimCopy, holderOf, singular, waitForLab } from '../lab/instance.js';
+import { recoverLab } from '../lab/recover.js';
+import { newRunId } from '../lab/labels.js';
+import { tryLease, type Lease } from '../util/lease.js';
 import { applyProfile, chosenProfile, looksLikeInventory, EMULATED } from '../topology/inventory.js';
 
 export interface PoolOptions {
@@ -23,9 +27,11 @@ export interface PoolOptions {
   /** Profile: `emulated` (default) or the name of inventories topologies/<lab>.<profile>.yaml; else $TSUNAGARI_PROFILE. */
   profile?: string;
   log?: (line: string) => void;
+  /** Reuse a lab `tsunagari up` keeps (auto, default) or always bring up copies of our own (never); else $TSUNAGARI_REUSE. */
+  reuse?: 'auto' | 'never';
 }
 
-interface Entry { promise: Promise<RunningLab>; ownedByRun: boolean; file: string; }
+interface Entry { promise: Promise<RunningLab>; ownedByRun: boolean; file: string; instance?: string; }
 
 export class LabPool {
   readonly ctx: Context;
@@ -34,12 +40,21 @@ export class LabPool {
   private labs = new Map<string, Entry>();
   private log: (line: string) => void;
   private stopped = false;
+  /** Leases on kept labs this run reuses (its own copies are leased through up/teardown). */
+  private leases = new Map<string, Lease>();
+  /** This run's id (in lease notes and journal entries). */
+  readonly run = newRunId();
+  /** `never` (--fresh): copies of our own even where `tsunagari up` keeps the lab up. */
+  readonly reuse: 'auto' | 'never';
 
   constructor(readonly opts: PoolOptions) {
     this.log = opts.log ?? (() => {});
     this.ctx = new Context((l) => { if (!/: reusing /.test(l)) this.log(l); });
     this.dir = resolve(opts.projectDir, opts.topologiesDir ?? process.env.TSUNAGARI_TOPOLOGIES ?? 'topologies');
     this.profile = chosenProfile(opts.profile);
+    const reuse = opts.reuse ?? process.env.TSUNAGARI_REUSE ?? 'auto';
+    if (reuse !== 'auto' && reuse !== 'never') throw new UserError(`invalid TSUNAGARI_REUSE ${reuse} (auto or never)`);
+    this.reuse = reuse;
   }
 
   /** The lab as this run's profile has it (the inventory applied), from its topology file. */
@@ -78,49 +93,51 @@ export class LabPool {
     if (this.stopped) throw new UserError(`cannot bring lab ${name} up (the run is being stopped)`);
     const known = this.labs.get(name);
     if (known) return { running: await known.promise, first: false };
-    // Owned (torn down at the end) only once this run starts creating it: never a lab it found up.
+    // Owned (torn down at the end) only once this run starts creating it: never a kept lab it reuses.
     const entry: Entry = { promise: Promise.resolve(null as unknown as RunningLab), ownedByRun: false, file: '' };
     entry.promise = (async () => {
       const { file, lab } = await this.findLab(name);
       entry.file = file;
-      const existing = Ledger.read(name);
-      if (existing) {
-        const d = existing.data;
-        if (d.state === 'up' && isDeepStrictEqual(d.topology, JSON.parse(JSON.stringify(lab)))) {
-          this.log(`lab ${name}: reusing the lab that is already up (run ${d.run}); it stays up after the tests`);
-          const running = openLab(this.ctx, name);
-          // A run killed in the middle of a scenario left router configs changed: put them back first.
-          if (pendingRollbacks(name).length) {
-            for (const r of await rollbackPending(running, (n) => nodeSessionFactory(running, n))) {
-              this.log(`lab ${name}: ${r.node}: ${r.message}`);
-              if (!r.ok) throw new UserError(`cannot reuse lab ${name} (${r.node} could not be rolled back: ${r.message})`, `\`tsunagari down ${name}\` and run again`);
-            }
-          }
-          return running;
-        }
-        if (d.state !== 'up' && alive(d.pid) && d.pid !== process.pid) {
-          throw new UserError(`cannot start lab ${name} (another run, pid ${d.pid}, is ${d.state === 'creating' ? 'starting' : 'removing'} it)`, 'wait for it, or stop it');
-        }
-        if (d.state === 'up') {
-          const upWith = (d.topology as { profile?: { name: string } }).profile?.name ?? EMULATED;
-          const wants = lab.profile?.name ?? EMULATED;
-          throw new UserError(upWith !== wants
-            ? `cannot start lab ${name} with profile ${wants} (it is up with profile ${upWith}, started by run ${d.run})`
-            : `cannot start lab ${name} (it is up with a different topology than ${relative(process.cwd(), file)})`, `\`tsunagari down ${name}\` first`);
-        }
-        this.log(`lab ${name}: removing what an interrupted run (${d.run}) left behind`);
-        await teardown(this.ctx, name);
-      }
+      const reused = this.reuse === 'never' ? undefined : await this.reuseKept(lab, file);
+      if (reused) return reused;
       // A killed run may have left its changes on the profile's external devices: put them back first.
-      for (const r of await restoreDevices(name)) {
-        this.log(`lab ${name}: external device ${r.node}: ${r.message}`);
-        if (!r.ok) throw new UserError(`cannot start lab ${name} (external device ${r.node} could not be restored: ${r.message})`, '`tsunagari cleanup` once the device is reachable');
+      const one = singular(lab);
+      let claim: { lab: Lab; lease: Lease };
+      if (one) {
+        const wait = Number(process.env.TSUNAGARI_LEASE_WAIT ?? 600) * 1000;
+        const lease = await waitForLab(lab.name, `run ${this.run} (pid ${process.pid})`, wait, this.log, one);
+        try {
+          const old = Ledger.read(lab.name);
+          if (old && old.data.keep && old.data.state === 'up') {
+            // Kept by `tsunagari up` and free now: reuse it if it is the same lab (reuseKept refuses otherwise).
+            await lease.release();
+            const again = this.reuse === 'never' ? undefined : await this.reuseKept(lab, file);
+            if (again) return again;
+            throw new UserError(`cannot start lab ${name} (\`tsunagari up\` keeps it up, started by run ${old.data.run}; ${one}, so it cannot have a second copy)`, `\`tsunagari down ${name}\` first`);
+          }
+          if (old) {
+            this.log(`lab ${name}: removing what an interrupted run (${old.data.run}) left behind`);
+            await teardown(this.ctx, name, { ledger: old, keepLease: true });
+          }
+          for (const r of await restoreDevices(name)) {
+            this.log(`lab ${name}: external device ${r.node}: ${r.message}`);
+            if (!r.ok) throw new UserError(`cannot start lab ${name} (external device ${r.node} could not be restored: ${r.message})`, '`tsunagari cleanup` once the device is reachable');
+          }
+        } catch (e) {
+          await lease.release();
+          throw e;
+        }
+        claim = { lab, lease };
+      } else {
+        claim = await claimCopy(this.ctx, lab, `run ${this.run} (pid ${process.pid})`, this.log);
       }
-      this.log(`lab ${name}: bringing up ${relative(process.cwd(), file)}${lab.profile ? ` with profile ${lab.profile.name} (${relative(process.cwd(), lab.profile.file)}; external: ${(lab.external ?? []).map((x) => x.name).join(', ') || 'none'})` : ''} …`);
+      const inst = claim.lab.name;
+      this.log(`lab ${name}: bringing up ${relative(process.cwd(), file)}${inst !== name ? ` as ${inst}` : ''}${lab.profile ? ` with profile ${lab.profile.name} (${relative(process.cwd(), lab.profile.file)}; external: ${(lab.external ?? []).map((x) => x.name).join(', ') || 'none'})` : ''} …`);
       entry.ownedByRun = true;
-      const r = await up(this.ctx, lab, { progress });
+      entry.instance = inst;
+      const r = await up(this.ctx, claim.lab, { progress, lease: claim.lease, keep: false });
       this.log(`lab ${name}: up in ${(r.ms / 1000).toFixed(1)} s`);
-      return openLab(this.ctx, name);
+      return openLab(this.ctx, inst, { run: this.run });
     })();
     this.labs.set(name, entry);
     // A lab that failed to come up stays failed for this run: later scenarios report the same cause at
@@ -131,6 +148,51 @@ export class LabPool {
     return { running: await entry.promise, first: true };
   }
 
+  /**
+   * The lab's own instance when `tsunagari up` keeps it up from the same topology file and nobody uses it:
+   * leased for this run, put back from a dead run's journal first. Undefined: make a copy of our own.
+   */
+  private async reuseKept(lab: Lab, file: string): Promise<RunningLab | undefined> {
+    const name = lab.name;
+    const peek = Ledger.read(name);
+    if (!peek || !peek.data.keep || peek.data.state !== 'up') return undefined;
+    const lease = await tryLease('lab', name, `run ${this.run} (pid ${process.pid})`);
+    if (!lease) {
+      if (singular(lab)) return undefined; // waited for below
+      this.log(`lab ${name}: the lab \`tsunagari up\` keeps is in use by ${holderOf(name)}; this run brings up a copy of its own`);
+      return undefined;
+    }
+    try {
+      const d = Ledger.read(name)?.data;   // again, now that nobody can change it
+      if (!d || !d.keep || d.state !== 'up') { await lease.release(); return undefined; }
+      if (!isDeepStrictEqual(d.topology, JSON.parse(JSON.stringify(lab)))) {
+        const upWith = d.topology.profile?.name ?? EMULATED;
+        const wants = lab.profile?.name ?? EMULATED;
+        const why = upWith !== wants ? `it is up with profile ${upWith}, this run wants ${wants}` : `it is up from ${d.file ? relative(process.cwd(), d.file) || d.file : 'another file'} as it was then, not ${relative(process.cwd(), file)} as it is now`;
+        await lease.release();
+        if (singular(lab)) {
+          throw new UserError(`cannot start lab ${name} (${why}; ${singular(lab)}, so it cannot have a second copy)`, `\`tsunagari down ${name}\` first`);
+        }
+        this.log(`lab ${name}: not reusing the lab \`tsunagari up\` keeps (${why}); this run brings up a copy of its own`);
+        return undefined;
+      }
+      const running = openLab(this.ctx, name, { run: this.run });
+      // A run killed in the middle of a scenario left changes: put them back first, or refuse the lab.
+      const rec = await recoverLab(running);
+      for (const u of rec.undone) this.log(`lab ${name}: ${u}`);
+      if (rec.failed.length) {
+        throw new UserError(`cannot reuse lab ${name} (an earlier run that died left changes that could not be undone: ${rec.failed.join('; ')})`,
+          `\`tsunagari down ${name}\` and run again (or \`tsunagari test --fresh\` for copies of your own)`);
+      }
+      this.log(`lab ${name}: reusing the lab \`tsunagari up\` keeps (run ${d.run}), leased to this run; it stays up after the tests`);
+      this.leases.set(name, lease);
+      return running;
+    } catch (e) {
+      await lease.release();
+      throw e;
+    }
+  }
+
   /** Tears down every lab this run brought up (not the ones it reused); returns failures.
    *  With `stop`, no lab comes up after this (Ctrl-C: scenarios still running must not restart one). */
   async teardownAll(o: { stop?: boolean } = {}): Promise<string[]> {
@@ -138,12 +200,18 @@ export class LabPool {
     const failures: string[] = [];
     for (const [name, e] of [...this.labs].reverse()) {
       this.labs.delete(name);
-      if (!e.ownedByRun) continue;
-      // A bring-up that failed has unwound what it created; the name may belong to another run now.
-      if (!(await e.promise.then(() => true, () => false))) continue;
+      const ok = await e.promise.then(() => true, () => false);
+      if (!e.ownedByRun) {
+        // A kept lab this run leased: every scenario undid its changes; the lease goes back.
+        await this.leases.get(name)?.release();
+        this.leases.delete(name);
+        continue;
+      }
+      // A bring-up that failed has unwound what it created (and let go of its lease).
+      if (!ok || !e.instance) continue;
       try {
-        await teardown(this.ctx, name);
-        this.log(`lab ${name}: down`);
+        await teardown(this.ctx, e.instance);
+        this.log(`lab ${name}: ${e.instance !== name ? `${e.instance} ` : ''}down`);
       } catch (err) {
         failures.push(`lab ${name}: ${(err as Error).message}`);
       }

@@ -3,6 +3,7 @@
 // the node's addresses and routes) and attach it to the report. Must not import Cucumber.
 import type { ExternalLink, Link } from '../topology/types.js';
 import type { RunningLab } from '../lab/running.js';
+import { baseName } from '../topology/instance.js';
 import { UserError, knownList } from '../util/errors.js';
 import { mapLimit } from '../util/exec.js';
 import { nsRun } from '../fabric/host.js';
@@ -46,8 +47,8 @@ export class Scenario {
 
   async useLab(name: string): Promise<void> {
     const lab = unquote(name);
-    if (this.lab && this.lab.name !== lab) {
-      throw new UserError(`cannot use lab ${lab} (this scenario already uses lab ${this.lab.name})`, 'one lab per scenario');
+    if (this.lab && baseName(this.lab.lab) !== lab) {
+      throw new UserError(`cannot use lab ${lab} (this scenario already uses lab ${baseName(this.lab.lab)})`, 'one lab per scenario');
     }
     const { running, first } = await this.pool.ensure(lab);
     this.lab = running;

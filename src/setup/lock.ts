@@ -1,7 +1,8 @@
-// Owns the pid lock files that keep two concurrent `tsunagari setup` runs from starting two daemons or
-// building the same image twice. A lock is a file created with O_EXCL holding the owner's pid; a lock
-// whose owner is dead is taken over. It must not touch any file but the lock path it is given.
-import { openSync, writeSync, closeSync, readFileSync, unlinkSync, statSync } from 'node:fs';
+// Owns the locks that keep two concurrent `tsunagari setup` runs from starting two daemons or building
+// the same image twice (and machine registrations, image copies). A lock is a lease (util/lease.ts) named
+// by its path. It must not touch any file but the lock path it is given.
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { describeHolder, waitLease } from '../util/lease.js';
 import { dirname } from 'node:path';
 import { ensureDirs } from './paths.js';
 import { UserError } from '../util/errors.js';
@@ -14,53 +15,37 @@ export function pidAlive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
 }
 
-function readOwner(path: string): number | undefined {
-  try {
-    const n = Number.parseInt(readFileSync(path, 'utf8').trim(), 10);
-    return Number.isFinite(n) ? n : undefined;
-  } catch { return undefined; }
-}
-
-function tryTake(path: string): boolean {
-  try {
-    const fd = openSync(path, 'wx', 0o644);
-    writeSync(fd, `${process.pid}\n`);
-    closeSync(fd);
-    return true;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw e;
-  }
-}
-
+/** Per-process queue: the lease is per process, so callers inside one process take turns first. */
+const queues = new Map<string, Promise<unknown>>();
 
 /**
- * Runs fn while holding the lock file at `path`. Waits (polling) up to timeoutMs for another live owner;
- * a lock left by a dead process (or an empty one older than 10 s) is removed and taken.
+ * Runs fn while holding the lock `path` (a lease, util/lease.ts: the kernel releases it when its process
+ * dies, so there is no stale-lock takeover and never two holders). Waits (polling) up to timeoutMs for
+ * another holder. The pid written to `path` is for people reading the state directory only.
  */
 export async function withLock<T>(path: string, what: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
-  ensureDirs(dirname(path));
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (tryTake(path)) break;
-    const owner = readOwner(path);
-    let stale = owner !== undefined ? !pidAlive(owner) : false;
-    if (owner === undefined) {
-      try { stale = Date.now() - statSync(path).mtimeMs > 10_000; } catch { stale = true; }
-    }
-    if (stale) {
-      try { unlinkSync(path); } catch { /* someone else took it over first */ }
-      continue;
-    }
-    if (Date.now() > deadline) {
-      throw new UserError(`cannot ${what} (another tsunagari process, pid ${owner}, holds ${path})`,
-        `wait for it to finish, or remove ${path} if that process is not tsunagari`);
-    }
-    await sleep(200);
-  }
+  const prev = queues.get(path) ?? Promise.resolve();
+  let done!: () => void;
+  const mine = new Promise<void>((r) => { done = r; });
+  const chained = prev.then(() => mine);
+  queues.set(path, chained);
   try {
-    return await fn();
+    await prev.catch(() => undefined);
+    ensureDirs(dirname(path));
+    const lease = await waitLease('lock', path, what, timeoutMs);
+    if (!lease) {
+      throw new UserError(`cannot ${what} (another tsunagari process, ${describeHolder('lock', path)}, holds ${path})`,
+        'wait for it to finish, or stop that process');
+    }
+    try { writeFileSync(path, `${process.pid}\n`); } catch { /* informational */ }
+    try {
+      return await fn();
+    } finally {
+      try { if (readFileSync(path, 'utf8').trim() === String(process.pid)) unlinkSync(path); } catch { /* already gone */ }
+      await lease.release();
+    }
   } finally {
-    if (readOwner(path) === process.pid) { try { unlinkSync(path); } catch { /* already gone */ } }
+    done();
+    if (queues.get(path) === chained) queues.delete(path);
   }
 }

@@ -4,8 +4,9 @@
 import { z } from 'zod';
 import { KIND_NAMES, KINDS } from './kinds.js';
 import { cidrProblem, ipProblem, type Family } from './address.js';
+import { LAB_NAME_RE } from './naming.js';
 
-export const NAME_RE = /^[a-z][a-z0-9-]{0,23}$/;
+export const NAME_RE = LAB_NAME_RE;
 export const NAME_RULE = "use 1..24 lowercase letters, digits and '-', starting with a letter";
 export const LINK_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 export const MAC_RE = /^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$/;

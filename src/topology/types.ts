@@ -5,8 +5,11 @@
 export type RuntimeName = 'docker' | 'netns';
 
 export interface Lab {
-  name: string;                 // lab name from the file (`name:`), unique per machine while up
-  id: string;                   // 6 hex chars derived from the name (naming.ts), used in host ifnames
+  name: string;                 // instance name (naming.ts): the lab name from the file (`name:`), or
+                                // `<lab>_<n>` for a test run's own copy (topology/instance.ts); unique per machine while up
+  /** The lab name from the file when this is a copy with an instance name of its own (`name` ≠ lab). */
+  lab?: string;
+  id: string;                   // 6 hex chars derived from the instance name (naming.ts), used in host ifnames
   file: string;                 // absolute path of the topology file ('' when built in memory)
   dir: string;                  // directory used to resolve relative paths (fixtures)
   description?: string;

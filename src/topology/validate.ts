@@ -262,7 +262,7 @@ function validateManagement(raw: RawTopology, add: Add): void {
   }
   if (managed.length && Object.hasOwn(raw.nodes, MANAGEMENT_RESERVED_NODE)) {
     add(['nodes', MANAGEMENT_RESERVED_NODE], `node ${MANAGEMENT_RESERVED_NODE}`,
-      `name ${MANAGEMENT_RESERVED_NODE} is reserved in a lab with managed nodes (tsunagari-${raw.name}-${MANAGEMENT_RESERVED_NODE} is its management namespace); hint: rename the node`, true);
+      `name ${MANAGEMENT_RESERVED_NODE} is reserved in a lab with managed nodes (tsunagari-${raw.name}._${MANAGEMENT_RESERVED_NODE} is its management namespace); hint: rename the node`, true);
   }
   const own = labPrefixes(raw);
   const m = raw.management;

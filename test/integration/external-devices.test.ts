@@ -92,7 +92,7 @@ async function cli(args: string[], timeoutMs = 60_000): Promise<{ code: number; 
 
 before(async () => {
   const d = Ledger.read(LAB)?.data;
-  if (d && alive(d.pid) && d.pid !== process.pid) throw new Error(`lab ${LAB} is in use by run ${d.pid}: this test needs it to itself`);
+  if (d && alive(Ledger.read(LAB)!) && d.pid !== process.pid) throw new Error(`lab ${LAB} is in use by run ${d.pid}: this test needs it to itself`);
   if (d) await teardown(ctx, LAB);
   info = await standinUp({ log });
   log(`stand-in up in ${info.upMs} ms`);

@@ -49,7 +49,7 @@ test('DNS kinds resolve: docker for unbound and nsd, netns for the responder wit
   assert.deepEqual([res!.kind, res!.runtime, res!.image, res!.responder], ['resolver', 'docker', 'tsunagari/debian:latest', undefined]);
   assert.deepEqual([auth!.kind, auth!.runtime, auth!.image], ['authoritative', 'docker', 'tsunagari/debian:latest']);
   assert.deepEqual(edge, {
-    name: 'edge', kind: 'responder', runtime: 'netns', container: 'tsunagari-dnskinds-edge', netns: 'tsunagari-dnskinds-edge',
+    name: 'edge', kind: 'responder', runtime: 'netns', container: 'tsunagari-dnskinds.edge', netns: 'tsunagari-dnskinds.edge',
     interfaces: [
       { name: 'eth1', addresses: ['10.9.0.53/24', 'fd00:9::53/64'], link: 'edge:eth1--lan' },
       { name: 'lo', addresses: ['10.53.9.53/32'] },

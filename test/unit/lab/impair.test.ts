@@ -82,7 +82,7 @@ test('rate/delay go on the egress of each direction once', () => {
   assert.deepEqual(labels(egressPlaces(lab, link('client-peer'))), ['client:eth2', 'peer:eth1']);
   const ov = egressPlaces(lab, link('overlay'));
   assert.deepEqual(ov.map((p) => [p.where.kind, p.dev]), [['netns', 'u3a'], ['netns', 'u3b']]);
-  assert.deepEqual(ov.map((p) => (p.where.kind === 'netns' ? p.where.name : '')), ['tsunagari-imp-vx3a', 'tsunagari-imp-vx3b']);
+  assert.deepEqual(ov.map((p) => (p.where.kind === 'netns' ? p.where.name : '')), ['tsunagari-imp._vx3a', 'tsunagari-imp._vx3b']);
 });
 
 test('loss conditions: integer percent mod 100, fractions mod 10000, 100 % drops all, nonsense refused', () => {

@@ -1,5 +1,6 @@
-// The lab pool's refusals that need no Docker: a lab already up (a ledger in the state directory) with
-// another profile, or another topology, is never reused nor replaced; the message names what differs.
+// The lab pool's decisions that need no Docker: a lab `tsunagari up` keeps with another profile or
+// another topology is never reused; a singular lab (external devices) cannot get a copy of its own, so
+// the run refuses naming what differs. (Copies and leases on the real engine: test/integration/parallel-runs.test.ts.)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,27 +15,34 @@ const { ensureDirs, paths } = await import('../../../src/setup/paths.js');
 
 const pool = (profile: string) => new LabPool({ projectDir: process.cwd(), profile });
 
-/** A ledger as `tsunagari up` leaves it for dual-path under `profile`, owned by a live process (this one). */
+/** A ledger as `tsunagari up` leaves it for dual-path under `profile` (kept, up, nobody holding it). */
 async function upWith(profile: string, change?: (lab: Record<string, unknown>) => void): Promise<void> {
   const { lab } = await pool(profile).findLab('dual-path');
   const topology = JSON.parse(JSON.stringify(lab)) as Record<string, unknown>;
   change?.(topology);
-  const l = Ledger.create(topology as never, 'run-1');
+  const l = Ledger.create(topology as never, 'run-1', { keep: true });
   ensureDirs(paths.labs);
   writeFileSync(ledgerPath('dual-path'), JSON.stringify({ ...l.data, state: 'up' }));
 }
 
-before(() => { process.env.TSUNAGARI_LAB_KEY ??= '/nonexistent/key'; process.env.TSUNAGARI_LAB_KNOWN_HOSTS ??= '/nonexistent/kh'; });
+before(() => { process.env.TSUNAGARI_LAB_KEY ??= '/nonexistent/key'; process.env.TSUNAGARI_LAB_KNOWN_HOSTS ??= '/nonexistent/kh'; process.env.TSUNAGARI_LEASE_WAIT = '1'; });
 after(() => rmSync(state, { recursive: true, force: true }));
 
-test('a lab up with profile lab is not reused by an emulated run: the message names both profiles', async () => {
-  await upWith('lab');
-  await assert.rejects(pool('emulated').ensure('dual-path'),
-    /^UserError: lab dual-path could not be brought up in this run: cannot start lab dual-path with profile emulated \(it is up with profile lab, started by run run-1\); hint: `tsunagari down dual-path` first$/);
+test('profile lab (external devices: one instance only) is refused while the kept lab has another topology: the message says why', async () => {
+  await upWith('emulated');
+  await assert.rejects(pool('lab').ensure('dual-path'),
+    /^UserError: lab dual-path could not be brought up in this run: cannot start lab dual-path \(it is up with profile emulated, this run wants lab; its profile lab has external devices \(r1, r2\), so it cannot have a second copy\); hint: `tsunagari down dual-path` first$/);
 });
 
-test('a lab up with the same profile but another topology names the topology file', async () => {
-  await upWith('emulated', (t) => { t.description = 'edited since'; });
-  await assert.rejects(pool('emulated').ensure('dual-path'),
-    /cannot start lab dual-path \(it is up with a different topology than topologies\/dual-path\.yaml\); hint: `tsunagari down dual-path` first/);
+test('the same profile but another topology names the file, and refuses the singular lab', async () => {
+  await upWith('lab', (t) => { t.description = 'edited since'; });
+  await assert.rejects(pool('lab').ensure('dual-path'),
+    /cannot start lab dual-path \(it is up from topologies\/dual-path\.yaml as it was then, not topologies\/dual-path\.yaml as it is now; its profile lab has external devices/);
+});
+
+test('TSUNAGARI_REUSE must be auto or never', () => {
+  process.env.TSUNAGARI_REUSE = 'sometimes';
+  try {
+    assert.throws(() => pool('emulated'), /invalid TSUNAGARI_REUSE sometimes \(auto or never\)/);
+  } finally { delete process.env.TSUNAGARI_REUSE; }
 });

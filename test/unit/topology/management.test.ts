@@ -48,7 +48,7 @@ links:
 
 test('naming: management namespace, bridge and ports fit the scheme and IFNAMSIZ', () => {
   const id = labId('dual-path');
-  assert.equal(mgmtNetnsName('dual-path'), 'tsunagari-dual-path-mgmt');
+  assert.equal(mgmtNetnsName('dual-path'), 'tsunagari-dual-path._mgmt');
   assert.equal(mgmtBridgeName(id), `t${id}m`);
   assert.equal(mgmtPortName(id, 3), `t${id}m3`);
   assert.equal(mgmtGatewayPortName(id), `t${id}mg`);
@@ -91,7 +91,7 @@ test('resolution: managed nodes get mgmt0 addresses in file order; other nodes g
   const subnet = defaultManagementSubnet('mlab', resolvedLabPrefixes(lab));
   const addrs = managementAddresses(subnet, 2);
   assert.deepEqual(lab.management, {
-    subnet, defaulted: true, gateway: addrs.gateway, netns: 'tsunagari-mlab-mgmt', bridge: `t${id}m`, gatewayIf: `t${id}mg`,
+    subnet, defaulted: true, gateway: addrs.gateway, netns: 'tsunagari-mlab._mgmt', bridge: `t${id}m`, gatewayIf: `t${id}mg`,
   });
   assert.equal(lab.nodes.find((n) => n.name === 'h1')!.management, undefined);
   assert.deepEqual(lab.nodes.find((n) => n.name === 'r1')!.management, { iface: 'mgmt0', address: addrs.nodes[0], hostIf: `t${id}m1` });
@@ -155,7 +155,7 @@ test('validation: mgmt0 reserved, node name mgmt reserved, subnet room/overlap/h
   assert.deepEqual(errors('name: p\nmanagement: { subnet: 172.31.255.0/24 }\nnodes:\n  h1: { kind: host }\n'),
     ['t.yaml:2:1: management: no node is managed (managed kinds: frr); hint: remove management:']);
   assert.deepEqual(errors(LAB.replace(/\bh1\b/g, 'mgmt')),
-    ['t.yaml:4:3: node mgmt: name mgmt is reserved in a lab with managed nodes (tsunagari-mlab-mgmt is its management namespace); hint: rename the node']);
+    ['t.yaml:4:3: node mgmt: name mgmt is reserved in a lab with managed nodes (tsunagari-mlab._mgmt is its management namespace); hint: rename the node']);
   assert.deepEqual(errors('name: p\nnodes:\n  mgmt: { kind: host }\n'), [], 'without managed nodes the name is free');
 });
 

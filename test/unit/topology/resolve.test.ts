@@ -107,7 +107,7 @@ test('a topology using every feature resolves to exactly the expected Lab', () =
   const lab = parseTopology(FULL, 'test/fixtures/good-topologies/full.yaml', goodDir);
   const id = labId('full');
   const hostCaps = ['NET_ADMIN', 'NET_RAW'];
-  const netns = (n: string) => ({ container: `tsunagari-full-${n}`, netns: `tsunagari-full-${n}` });
+  const netns = (n: string) => ({ container: `tsunagari-full.${n}`, netns: `tsunagari-full.${n}` });
   const expected: Lab = {
     name: 'full',
     id,
@@ -211,7 +211,7 @@ test('the smallest lab: defaults for runtime, image, sysctls, ports', () => {
     name: 'tiny', id: labId('tiny'), file: path.resolve('tiny.yaml'), dir: goodDir,
     nodes: [{
       name: 'a', kind: 'router', runtime: 'docker', image: 'tsunagari/debian:latest',
-      container: 'tsunagari-tiny-a', netns: 'tsunagari-tiny-a', interfaces: [], routes: [],
+      container: 'tsunagari-tiny.a', netns: 'tsunagari-tiny.a', interfaces: [], routes: [],
       sysctls: { 'net.ipv4.ip_forward': '1', 'net.ipv6.conf.all.forwarding': '1' },
       files: [], exec: [], env: {}, capabilities: ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN'],
     }],
