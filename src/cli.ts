@@ -242,7 +242,7 @@ async function cmdCleanup(ctx: Context, args: string[]): Promise<number> {
   // (not for labs a live run holds: their records are that run's).
   let deviceFailures = 0;
   for (const l of labsWithDeviceRecords()) {
-    const lease = await tryLease('lab', l, `tsunagari cleanup (pid ${process.pid})`);
+    const lease = await tryLease('lab', l, `tsunagari cleanup`);
     if (!lease) { out(`external devices of lab ${l}: left alone (in use by ${holderOf(l)})`); continue; }
     try {
       for (const r of await restoreDevices(l)) {

@@ -18,6 +18,8 @@ export interface TestOptions {
 }
 
 const STEPS = join(dirname(fileURLToPath(import.meta.url)), 'index.ts');
+/** Registers the TypeScript loader: first in the import list, so parallel workers (new processes) load .ts too. */
+const TSX = join(dirname(STEPS), 'tsx.js');
 
 /** The project's own support code: steps/ and features/**\/*.{ts,js} (never node_modules). */
 function projectSupport(cwd: string): string[] {
@@ -52,7 +54,7 @@ export async function runTests(o: TestOptions): Promise<boolean> {
     file: false,
     provided: {
       paths,
-      import: [STEPS, ...projectSupport(o.cwd).map((p) => relative(o.cwd, p))],
+      import: [TSX, STEPS, ...projectSupport(o.cwd).map((p) => relative(o.cwd, p))],
       format: [
         o.format ?? 'pretty',
         `html:${reports}/cucumber.html`,

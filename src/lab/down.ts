@@ -40,7 +40,7 @@ export async function teardown(ctx: Context, lab: string, o: TeardownOptions = {
   if (!isInstanceName(lab)) {
     throw new UserError(`invalid lab name ${JSON.stringify(lab).slice(0, 80)}`, 'lab names are 1..24 lowercase letters, digits and \'-\' (a run\'s own copy: <lab>_<n>); `tsunagari status` lists them');
   }
-  const lease = heldLease('lab', lab) ?? await tryLease('lab', lab, `tsunagari down (pid ${process.pid})`);
+  const lease = heldLease('lab', lab) ?? await tryLease('lab', lab, `tsunagari down`);
   if (!lease) {
     const { holderOf } = await import('./instance.js');
     throw new UserError(`cannot take lab ${lab} down (it is in use by ${holderOf(lab)})`, 'wait for that run to end, or stop it; `tsunagari status` shows the labs');
@@ -151,7 +151,7 @@ export async function cleanupAll(ctx: Context, o: CleanupOptions = {}): Promise<
     // A label read back from Docker, OVS or an ifalias is untrusted: a malformed lab name is removed by
     // reference (its resources are labelled as tsunagari's) but never becomes a path or a lease name.
     const valid = isInstanceName(lab);
-    const lease: Lease | undefined = valid ? await tryLease('lab', lab, `tsunagari cleanup (pid ${process.pid})`) : undefined;
+    const lease: Lease | undefined = valid ? await tryLease('lab', lab, `tsunagari cleanup`) : undefined;
     if (valid && !lease) { results.push({ lab, removed: none, skipped: [], left: 'in-use' }); continue; }
     try {
       const ledger = part.ledgers[0];

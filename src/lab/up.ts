@@ -69,7 +69,7 @@ export async function up(ctx: Context, given: Lab, opts: UpOptions = {}): Promis
 
   // The instance's lease first: nobody else creates, uses or removes it while we hold it.
   const took = !opts.lease && !heldLease('lab', lab.name);
-  const lease = opts.lease ?? heldLease('lab', lab.name) ?? await leaseLab(lab.name, `tsunagari ${opts.keep ? 'up' : 'run'} (pid ${process.pid})`);
+  const lease = opts.lease ?? heldLease('lab', lab.name) ?? await leaseLab(lab.name, opts.keep ? 'tsunagari up' : 'the process that brought it up');
   try {
     await step('check', 'no lab of that name is up', () => assertAbsent(ctx, lab));
   } catch (e) {

@@ -105,7 +105,7 @@ export class LabPool {
       let claim: { lab: Lab; lease: Lease };
       if (one) {
         const wait = Number(process.env.TSUNAGARI_LEASE_WAIT ?? 600) * 1000;
-        const lease = await waitForLab(lab.name, `run ${this.run} (pid ${process.pid})`, wait, this.log, one);
+        const lease = await waitForLab(lab.name, `run ${this.run}`, wait, this.log, one);
         try {
           const old = Ledger.read(lab.name);
           if (old && old.data.keep && old.data.state === 'up') {
@@ -129,7 +129,7 @@ export class LabPool {
         }
         claim = { lab, lease };
       } else {
-        claim = await claimCopy(this.ctx, lab, `run ${this.run} (pid ${process.pid})`, this.log);
+        claim = await claimCopy(this.ctx, lab, `run ${this.run}`, this.log);
       }
       const inst = claim.lab.name;
       this.log(`lab ${name}: bringing up ${relative(process.cwd(), file)}${inst !== name ? ` as ${inst}` : ''}${lab.profile ? ` with profile ${lab.profile.name} (${relative(process.cwd(), lab.profile.file)}; external: ${(lab.external ?? []).map((x) => x.name).join(', ') || 'none'})` : ''} …`);
@@ -156,7 +156,7 @@ export class LabPool {
     const name = lab.name;
     const peek = Ledger.read(name);
     if (!peek || !peek.data.keep || peek.data.state !== 'up') return undefined;
-    const lease = await tryLease('lab', name, `run ${this.run} (pid ${process.pid})`);
+    const lease = await tryLease('lab', name, `run ${this.run}`);
     if (!lease) {
       if (singular(lab)) return undefined; // waited for below
       this.log(`lab ${name}: the lab \`tsunagari up\` keeps is in use by ${holderOf(name)}; this run brings up a copy of its own`);

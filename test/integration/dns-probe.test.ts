@@ -40,7 +40,7 @@ async function trace(): Promise<Trace> {
   const links = (JSON.parse(await runOk('ip', ['-j', 'link', 'show'])) as Array<{ ifname: string }>)
     .map((l) => l.ifname).filter((n) => n.startsWith(`t${id}`)).sort();
   const netns = (await run('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0] as string)
-    .filter((n) => n.startsWith(`tsunagari-${LAB}-`)).sort();
+    .filter((n) => n.startsWith(`tsunagari-${LAB}.`)).sort();
   const nft = (await runOk('nft', ['list', 'tables'])).split('\n').filter((l) => l.includes('dnsprobe')).sort();
   const captures = readdirSync(tmpdir()).filter((n) => n.startsWith('tsunagari-capture-')).sort();
   return { netns, links, nft, captures };

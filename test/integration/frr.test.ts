@@ -27,7 +27,7 @@ const ctx = new Context();
 const LAB = 'frrlab';
 const BAD = 'frrbad';
 const FILE = 'test/fixtures/labs/frr.yaml';
-const MGMT_NS = `tsunagari-${LAB}-mgmt`;
+const MGMT_NS = `tsunagari-${LAB}._mgmt`;
 let running: RunningLab;
 const log = (s: string): void => { process.stdout.write(`# ${s}\n`); };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

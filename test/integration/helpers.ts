@@ -7,16 +7,35 @@ import type { Context } from '../../src/lab/context.js';
 import { discoverLab } from '../../src/lab/discover.js';
 import { Ledger } from '../../src/lab/ledger.js';
 import { labFilesDir } from '../../src/lab/services.js';
+import { labId } from '../../src/topology/naming.js';
 
 export interface MachineSnapshot { containers: string[]; bridges: string[]; links: string[]; netns: string[]; }
 
-export async function snapshot(ctx: Context): Promise<MachineSnapshot> {
+/**
+ * Whether a host-visible name looks like another tsunagari run's (so a test on a shared machine must not
+ * compare it): `tsunagari-<instance>.…` or `tsunagari-…` (doctor probes), and `t<6 hex>…` interfaces and
+ * bridges, unless they belong to one of `mine` (instance names).
+ */
+export function othersName(name: string, mine: string[]): boolean {
+  const ids = new Set(mine.map(labId));
+  const m = /^tsunagari-([^.]+)\./.exec(name);
+  if (m) return !mine.includes(m[1] as string);
+  if (name.startsWith('tsunagari-')) return true;
+  const i = /^t([0-9a-f]{6})[bpxms]/.exec(name);
+  if (i) return !ids.has(i[1] as string);
+  return false;
+}
+
+/** Everything a lab could leave on this machine, except what other tsunagari runs (not `mine`) have:
+ *  the machine is shared, and their labs come and go while a test runs. */
+export async function snapshot(ctx: Context, mine: string[]): Promise<MachineSnapshot> {
   const docker = await ctx.docker();
   const ovs = await ctx.ovs();
-  const containers = (await docker.listContainers({ all: true })).map((c) => c.Names.join(',')).sort();
-  const bridges = (await ovs.vsctl(['list-br'])).split('\n').filter(Boolean).sort();
-  const links = (JSON.parse(await runOk('ip', ['-j', 'link', 'show'])) as Array<{ ifname: string }>).map((l) => l.ifname).sort();
-  const netns = (await run('ip', ['netns', 'list'])).stdout.split('\n').filter(Boolean).map((l) => l.split(' ')[0] as string).sort();
+  const keep = (names: string[]): string[] => names.filter((n) => !n.split(',').some((x) => othersName(x.replace(/^\//, ''), mine))).sort();
+  const containers = keep((await docker.listContainers({ all: true })).map((c) => c.Names.join(',')));
+  const bridges = keep((await ovs.vsctl(['list-br'])).split('\n').filter(Boolean));
+  const links = keep((JSON.parse(await runOk('ip', ['-j', 'link', 'show'])) as Array<{ ifname: string }>).map((l) => l.ifname));
+  const netns = keep((await run('ip', ['netns', 'list'])).stdout.split('\n').filter(Boolean).map((l) => l.split(' ')[0] as string));
   return { containers, bridges, links, netns };
 }
 
@@ -40,7 +59,7 @@ export async function labLeftovers(ctx: Context, labs: string[], processes?: (cm
     if (existsSync(labFilesDir(lab))) out.push(`${lab}: ${labFilesDir(lab)}`);
     if (Ledger.read(lab)) out.push(`${lab}: ledger`);
   }
-  const ns = (await run('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => labs.some((lab) => l.startsWith(`tsunagari-${lab}-`)));
+  const ns = (await run('ip', ['netns', 'list'])).stdout.split('\n').filter((l) => labs.some((lab) => l.startsWith(`tsunagari-${lab}.`)));
   out.push(...ns.map((n) => `namespace ${n}`));
   if (processes) {
     for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {

@@ -16,19 +16,23 @@ import { openLab } from '../../src/lab/running.js';
 import { Ledger } from '../../src/lab/ledger.js';
 import { snapshot, pings, type MachineSnapshot } from './helpers.js';
 import { tcpConnect } from '../../src/probes/tcp.js';
+import { run, runOk } from '../../src/util/exec.js';
+import { listNetns } from '../../src/runtime/netns.js';
 
 const ctx = new Context();
 const ITEST = 'test/fixtures/labs/itest.yaml';
 let before0: MachineSnapshot;
 
-// Labs of other runs on this machine are left alone (no cleanup here), except by the SIGKILL test, which
-// is about `tsunagari cleanup` itself and so removes every tsunagari leftover.
+// The machine is shared: labs of other runs are left alone and not compared, also by the SIGKILL test
+// (cleanup restricted to this file's labs, as `tsunagari cleanup` would leave live runs alone anyway).
+const MINE = ['itest', 'small', 'badexec', 'a', 'a-b', 'zz'];
+const mine = (l: string): boolean => MINE.includes(l);
 before(async () => {
-  before0 = await snapshot(ctx);
+  before0 = await snapshot(ctx, MINE);
 });
 
 after(async () => {
-  for (const lab of ['itest', 'small', 'badexec']) await teardown(ctx, lab).catch(() => undefined);
+  for (const lab of MINE) await teardown(ctx, lab).catch(() => undefined);
 });
 
 test('a lab with OVS VLANs, a router and a VXLAN comes up, forwards as designed, and goes away without a trace', async () => {
@@ -70,7 +74,7 @@ test('a lab with OVS VLANs, a router and a VXLAN comes up, forwards as designed,
     await teardown(ctx, 'itest');
   }
   assert.equal((await discoverLab(ctx, 'itest')).count, 0);
-  assert.deepEqual(await snapshot(ctx), before0, 'down leaves the machine as it was');
+  assert.deepEqual(await snapshot(ctx, MINE), before0, 'down leaves the machine as it was');
   assert.equal(Ledger.read('itest'), undefined);
 });
 
@@ -82,7 +86,7 @@ test('starting a lab that is already up is refused, naming the lab and the fix',
   } finally {
     await teardown(ctx, 'small');
   }
-  assert.deepEqual(await snapshot(ctx), before0);
+  assert.deepEqual(await snapshot(ctx, MINE), before0);
 });
 
 test('a failing start command unwinds everything the lab had created', async () => {
@@ -94,7 +98,7 @@ test('a failing start command unwinds everything the lab had created', async () 
   const lab = await loadTopology(file);
   await assert.rejects(up(ctx, lab), /node a: start command `false-command-that-does-not-exist` failed \(exit 127\)/);
   assert.equal((await discoverLab(ctx, 'badexec')).count, 0);
-  assert.deepEqual(await snapshot(ctx), before0);
+  assert.deepEqual(await snapshot(ctx, MINE), before0);
 });
 
 /** Runs `tsunagari up FILE`, sends `signal` once `after` progress lines printed; resolves with output and code. */
@@ -120,7 +124,7 @@ test('SIGTERM during up unwinds by itself: nothing is left', async () => {
   assert.match(r.out, /SIGTERM: stopping start-up/);
   assert.equal((await discoverLab(ctx, 'itest')).count, 0, r.out);
   assert.equal(Ledger.read('itest'), undefined);
-  assert.deepEqual(await snapshot(ctx), before0);
+  assert.deepEqual(await snapshot(ctx, MINE), before0);
 });
 
 test('SIGKILL during up leaves only what `cleanup` finds and removes', async () => {
@@ -135,8 +139,90 @@ test('SIGKILL during up leaves only what `cleanup` finds and removes', async () 
     left = await discoverLab(ctx, 'itest');
   }
   assert.ok(left.count > 0 || left.ledgers.length > 0, 'the killed run left something behind');
-  await cleanupAll(ctx);
-  assert.equal((await discoverLab(ctx, undefined)).count, 0);
+  await cleanupAll(ctx, { only: mine });
+  assert.equal((await discoverLab(ctx, 'itest')).count, 0);
   assert.equal(Ledger.read('itest'), undefined);
-  assert.deepEqual(await snapshot(ctx), before0);
+  assert.deepEqual(await snapshot(ctx, MINE), before0);
+});
+
+/** A topology file in a temporary folder. */
+function labFile(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tsunagari-'));
+  const file = join(dir, 'lab.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+/** Two netns hosts on a switch; `n1` is the node whose name matters. */
+const pair = (name: string, n1: string, net: string): string => `name: ${name}
+nodes:
+  ${n1}: { kind: host, runtime: netns, interfaces: { eth1: { ipv4: ${net}.1/24 } } }
+  peer: { kind: host, runtime: netns, interfaces: { eth1: { ipv4: ${net}.2/24 } } }
+switches: { s: {} }
+links:
+  - endpoints: [${n1}:eth1, s]
+  - endpoints: [peer:eth1, s]
+`;
+
+function cli(args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bin/tsunagari.js', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+    child.on('exit', (code) => resolve({ code, out }));
+  });
+}
+
+test('names cannot collide: lab a with node b-c and lab a-b with node c are up side by side; down of one leaves the other', async () => {
+  const a = await loadTopology(labFile(pair('a', 'b-c', '10.31.0')));
+  const ab = await loadTopology(labFile(pair('a-b', 'c', '10.32.0')));
+  assert.notEqual(a.nodes[0]!.netns, ab.nodes[0]!.netns);
+  await up(ctx, a);
+  try {
+    await up(ctx, ab);
+    const ra = openLab(ctx, 'a');
+    const rab = openLab(ctx, 'a-b');
+    assert.equal(await pings((await ra.handle('b-c')).netnsPath, '10.31.0.2'), true, 'a: b-c → peer');
+    assert.equal(await pings((await rab.handle('c')).netnsPath, '10.32.0.2'), true, 'a-b: c → peer');
+    await teardown(ctx, 'a-b');
+    assert.equal(await pings((await ra.handle('b-c')).netnsPath, '10.31.0.2'), true, 'lab a is untouched by the down of a-b');
+  } finally {
+    await teardown(ctx, 'a-b').catch(() => undefined);
+    await teardown(ctx, 'a');
+  }
+  assert.deepEqual(await snapshot(ctx, MINE), before0);
+});
+
+test('up refuses a name that exists and is not its own, before creating anything, and never removes it', async () => {
+  const lab = await loadTopology(labFile(pair('zz', 'h1', '10.33.0')));
+  const foreign = lab.nodes[0]!.netns;
+  await runOk('ip', ['netns', 'add', foreign]);
+  try {
+    await assert.rejects(up(ctx, lab), new RegExp(`network namespace ${foreign.replace(/\./g, '\\.')} already exists on this machine, and it is not this lab's`));
+    assert.ok((await listNetns()).includes(foreign), 'the foreign namespace is still there');
+    assert.equal((await discoverLab(ctx, 'zz')).count, 0, 'nothing of lab zz was created');
+    assert.equal(Ledger.read('zz'), undefined);
+  } finally {
+    await run('ip', ['netns', 'del', foreign]);
+  }
+  assert.deepEqual(await snapshot(ctx, MINE), before0);
+});
+
+test('a lab a live process holds is never taken down or cleaned up by another process; once it is gone, cleanup removes it', async () => {
+  const lab = await loadTopology(labFile(pair('zz', 'h1', '10.34.0')));
+  await up(ctx, lab);   // this process holds its lease until the teardown
+  try {
+    const down = await cli(['down', 'zz']);
+    assert.equal(down.code, 1, down.out);
+    assert.match(down.out, /cannot take lab zz down \(it is in use by the process that brought it up \(pid \d+, since/);
+    const check = await cli(['cleanup', '--check']);
+    assert.match(check.out, /in use: lab zz/);
+    const clean = await cli(['cleanup']);
+    assert.match(clean.out, /lab zz: left alone \(in use by/);
+    assert.equal(await pings((await openLab(ctx, 'zz').handle('h1')).netnsPath, '10.34.0.2'), true, 'still up after the other process\'s cleanup');
+  } finally {
+    await teardown(ctx, 'zz');
+  }
+  assert.deepEqual(await snapshot(ctx, MINE), before0);
 });

@@ -91,10 +91,10 @@ async function labWith(inv: string, name = 'two-machines'): Promise<{ lab: Lab; 
 const ID = labId(LAB);
 function mine(s: MachineSnapshot): MachineSnapshot {
   return {
-    containers: s.containers.filter((c) => c.includes(`tsunagari-${LAB}-`)),
+    containers: s.containers.filter((c) => c.includes(`tsunagari-${LAB}.`)),
     bridges: s.bridges.filter((b) => b.startsWith(`t${ID}`)),
     links: s.links.filter((l) => l.startsWith(`t${ID}`) || /^u\d+[ab]$/.test(l)),
-    netns: s.netns.filter((n) => n.startsWith(`tsunagari-${LAB}-`)),
+    netns: s.netns.filter((n) => n.startsWith(`tsunagari-${LAB}.`)),
   };
 }
 
@@ -108,7 +108,7 @@ async function remoteState(): Promise<{ containers: string[]; links: string[] }>
 before(async () => {
   m2 = await secondMachineUp();
   remote = localDocker(m2.socket);
-  before0 = await snapshot(ctx);
+  before0 = await snapshot(ctx, [LAB]);
 });
 
 after(async () => {
@@ -172,7 +172,7 @@ test('a lab across two machines comes up, forwards both ways, runs commands on r
     await teardown(ctx, LAB);
   }
   assert.deepEqual(await labLeftovers(ctx, [LAB]), []);
-  assert.deepEqual(mine(await snapshot(ctx)), mine(before0), 'this machine is as it was');
+  assert.deepEqual(mine(await snapshot(ctx, [LAB])), mine(before0), 'this machine is as it was');
   assert.deepEqual(await remoteState(), remote0, 'the second machine is as it was (no containers, no agent, no interfaces)');
   assert.equal(registered().length, 0, 'the machine left the registry');
 });
@@ -212,7 +212,7 @@ for (const [when, line] of [['during up (after a node on m2 was created)', /✓ 
     // cleanupAll, restricted to this test's lab: other sessions' labs on this machine are not ours to remove.
     await cleanupAll(ctx, { only: (l) => l === LAB });
     assert.deepEqual(await labLeftovers(ctx, [LAB]), []);
-    assert.deepEqual(mine(await snapshot(ctx)), mine(before0));
+    assert.deepEqual(mine(await snapshot(ctx, [LAB])), mine(before0));
     assert.deepEqual(await remoteState(), remote0);
     assert.equal(registered().length, 0);
   });
@@ -229,7 +229,7 @@ test('a killed run whose ledger is gone is still found through the machine regis
   const rest = await remote.listContainers({ all: true });
   assert.deepEqual(rest.map((c) => `${c.Names.join(',')} ${c.State} ${JSON.stringify(c.Labels)}`), []);
   assert.equal(registered().length, 0);
-  assert.deepEqual(mine(await snapshot(ctx)), mine(before0));
+  assert.deepEqual(mine(await snapshot(ctx, [LAB])), mine(before0));
 });
 
 test('an engine that does not answer, or does not prove who it is, fails the lab at once with one clear error', async () => {
@@ -244,7 +244,7 @@ test('an engine that does not answer, or does not prove who it is, fails the lab
   await assert.rejects(up(ctx, unset.lab), /cannot reach machine m2 .*environment variable TSUNAGARI_NO_SUCH_VAR is not set/);
   assert.equal(Ledger.read(LAB), undefined);
   assert.equal(registered().length, 0);
-  assert.deepEqual(mine(await snapshot(ctx)), mine(before0));
+  assert.deepEqual(mine(await snapshot(ctx, [LAB])), mine(before0));
   assert.equal((await remote.listContainers({ all: true })).filter((c) => c.Names.includes(`/${AGENT_CONTAINER}`)).length, 0);
 });
 
