@@ -6,6 +6,7 @@ import { join, relative, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../src/util/errors.js';
 import { addEvidenceToJunit } from './junit-evidence.js';
+import { describeHolder, tryLease } from '../src/util/lease.js';
 
 export interface TestOptions {
   paths: string[];             // features or folders; default features/
@@ -49,6 +50,20 @@ export async function runTests(o: TestOptions): Promise<boolean> {
   }
   const reports = o.reports ?? 'reports';
   mkdirSync(resolve(o.cwd, reports), { recursive: true });
+  // Two runs writing one reports folder would garble each other's files: one folder, one run.
+  const folder = await tryLease('lock', resolve(o.cwd, reports), `tsunagari test writing ${reports}/`);
+  if (!folder) {
+    throw new UserError(`cannot write reports to ${reports}/ (another run is writing there: ${describeHolder('lock', resolve(o.cwd, reports))})`,
+      'give this run a folder of its own: `tsunagari test --reports reports-2 …`');
+  }
+  try {
+    return await runCucumberInto(o, paths, reports);
+  } finally {
+    await folder.release();
+  }
+}
+
+async function runCucumberInto(o: TestOptions, paths: string[], reports: string): Promise<boolean> {
   const { loadConfiguration, runCucumber } = await import('@cucumber/cucumber/api');
   const { runConfiguration } = await loadConfiguration({
     file: false,

@@ -202,7 +202,13 @@ export class LabPool {
       this.labs.delete(name);
       const ok = await e.promise.then(() => true, () => false);
       if (!e.ownedByRun) {
-        // A kept lab this run leased: every scenario undid its changes; the lease goes back.
+        // A kept lab this run leased: every finished scenario undid its changes; a scenario cut short
+        // (Ctrl-C, SIGTERM) left its journal, which is undone now. Then the lease goes back.
+        if (ok && this.leases.has(name)) {
+          const rec = await recoverLab(await e.promise);
+          for (const u of rec.undone) this.log(`lab ${name}: ${u}`);
+          for (const f of rec.failed) failures.push(`lab ${name}: NOT undone: ${f}`);
+        }
         await this.leases.get(name)?.release();
         this.leases.delete(name);
         continue;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { run } from '../../src/util/exec.js';
 import { Context } from '../../src/lab/context.js';
-import { discoverLab } from '../../src/lab/discover.js';
+import { instanceLeftovers } from './helpers.js';
 import { METER_PATH } from '../../src/probes/outage.js';
 
 const BIN = resolve('bin/tsunagari.js');
@@ -41,7 +41,7 @@ async function meters(): Promise<string> {
 }
 
 after(async () => {
-  assert.equal((await discoverLab(ctx, LAB)).count, 0, 'the run tore its lab down');
+  assert.deepEqual(await instanceLeftovers(ctx, LAB), [], 'the run tore its lab copies down');
   assert.equal(await meters(), '', 'no outage meter program left running');
 });
 

@@ -7,7 +7,7 @@ import type { Context } from '../../src/lab/context.js';
 import { discoverLab } from '../../src/lab/discover.js';
 import { Ledger } from '../../src/lab/ledger.js';
 import { labFilesDir } from '../../src/lab/services.js';
-import { labId } from '../../src/topology/naming.js';
+import { labId, labOfInstance } from '../../src/topology/naming.js';
 
 export interface MachineSnapshot { containers: string[]; bridges: string[]; links: string[]; netns: string[]; }
 
@@ -80,4 +80,15 @@ export async function until<T>(what: string, ms: number, fn: () => Promise<T | u
     await sleep(250);
   }
   throw new Error(`${what} not within ${ms} ms${last ? ` (last error: ${(last as Error).message})` : ''}`);
+}
+
+/** Labelled resources and ledgers of every instance of a lab (`mini`, `mini_1`, `mini_2` …): what runs of
+ *  `tsunagari test`, which bring up copies of their own, could leave. */
+export async function instanceLeftovers(ctx: Context, lab: string): Promise<string[]> {
+  const found = await discoverLab(ctx, undefined, { docker: true, ovs: true });
+  const of = (x: { lab: string }): boolean => labOfInstance(x.lab) === lab;
+  const out: string[] = [];
+  for (const x of [...found.containers, ...found.namespaces, ...found.bridges, ...found.ports, ...found.hostIfs]) if (of(x)) out.push(`${x.lab}: ${x.name}`);
+  for (const l of found.ledgers) if (labOfInstance(l.data.lab) === lab) out.push(`${l.data.lab}: ledger (${l.data.state})`);
+  return out;
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { run } from '../../src/util/exec.js';
 import { Context } from '../../src/lab/context.js';
-import { discoverLab } from '../../src/lab/discover.js';
+import { instanceLeftovers } from './helpers.js';
 
 const BIN = resolve('bin/tsunagari.js');
 const ctx = new Context();
@@ -36,7 +36,7 @@ function project(feature: string): string {
 }
 
 after(async () => {
-  assert.equal((await discoverLab(ctx, 'mini')).count, 0, 'the run tore its lab down');
+  assert.deepEqual(await instanceLeftovers(ctx, 'mini'), [], 'the run tore its lab copies down');
 });
 
 test('a Japanese feature in a user project passes, with reports written', async () => {
