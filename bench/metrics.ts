@@ -237,20 +237,20 @@ export async function imageMetric(ctx: Context, o: { warmReps: number; cold: Bui
 
 // ---- metric 7: the example suite ------------------------------------------------------------------
 
-export const SUITE_LABS = ['home-nat', 'dual-path', 'two-sites'];
-
-export async function suiteMetric(log: Log): Promise<{ seconds: number; scenarios: number; passed: number; code: number; summary: string } | { skip: string }> {
-  const busy = SUITE_LABS.filter((l) => Ledger.read(l));
-  if (busy.length) return { skip: `lab ${busy.join(', ')} is up (someone else's run?); the suite would reuse or collide with it` };
+/**
+ * The example suite through the CLI, serial or with `--parallel N` workers. Every run brings up lab copies
+ * of its own (`--fresh`: never a lab `tsunagari up` keeps), so other runs on the machine do not matter.
+ */
+export async function suiteMetric(log: Log, o: { parallel?: number } = {}): Promise<{ seconds: number; scenarios: number; passed: number; code: number; summary: string } | { skip: string }> {
   const reports = mkdtempSync(join(tmpdir(), 'tsunagari-bench-reports-'));
   try {
     const a = now();
-    const r = await run(process.execPath, [resolve('bin/tsunagari.js'), 'test', '--no-setup', '--format', 'summary', '--reports', reports, 'features'],
-      { timeoutMs: 15 * 60_000 });
+    const r = await run(process.execPath, [resolve('bin/tsunagari.js'), 'test', '--no-setup', '--fresh', '--format', 'summary', '--reports', reports,
+      ...(o.parallel ? ['--parallel', String(o.parallel)] : []), 'features'], { timeoutMs: 15 * 60_000 });
     const seconds = secs(now() - a);
     const m = /(\d+) scenarios? \(([^)]*)\)/.exec(r.stdout);
     const passed = m ? Number(/(\d+) passed/.exec(m[2] as string)?.[1] ?? 0) : 0;
-    if (r.code !== 0) log(`  example suite exited ${r.code}: ${(r.stdout + r.stderr).trim().split('\n').slice(-4).join(' | ')}`);
+    if (r.code !== 0) log(`  example suite${o.parallel ? ` (--parallel ${o.parallel})` : ''} exited ${r.code}: ${(r.stdout + r.stderr).trim().split('\n').slice(-4).join(' | ')}`);
     return { seconds, scenarios: m ? Number(m[1]) : 0, passed, code: r.code, summary: m ? m[0] : '(no summary line)' };
   } finally {
     rmSync(reports, { recursive: true, force: true });

@@ -126,6 +126,14 @@ async function main(): Promise<number> {
     else {
       rows.push(row(`7 example suite (N = scenarios)`, s.scenarios, stat([s.seconds]), null,
         { note: `${s.summary}, exit ${s.code}` }, { text: '≤ 60 s', kind: 'value<=', value: 60 }));
+      // The same suite with two Cucumber workers, each on lab copies of its own (docs/instances.md).
+      log('example suite: tsunagari test --no-setup --parallel 2 features …');
+      const p2 = await suiteMetric(log, { parallel: 2 });
+      if ('skip' in p2) skip('7 example suite --parallel 2', p2.skip);
+      else {
+        rows.push(row('7 example suite, --parallel 2 vs serial (N = scenarios)', p2.scenarios, stat([p2.seconds]), { name: 'serial', s: stat([s.seconds]) },
+          { note: `${p2.summary}, exit ${p2.code}; ratio = serial ÷ parallel` }, { text: '≥ 1 (parallel not slower)', kind: 'ratio>=', value: 1 }));
+      }
     }
   }
 

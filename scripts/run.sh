@@ -18,6 +18,11 @@ fi
 
 tsunagari() { node bin/tsunagari.js "$@"; }
 
+# Every run id of this session carries this tag, so the final check looks at our own leftovers only: other
+# tsunagari runs may share the machine (docs/instances.md).
+TSUNAGARI_SESSION=${TSUNAGARI_SESSION:-$mode-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')}
+export TSUNAGARI_SESSION
+
 # The @nightly scenarios against a physical lab, unchanged (profile "lab": topologies/<lab>.lab.yaml).
 # No physical lab exists here: a stand-in (test/support/standin-lab.ts, FRR routers with sshd and a lab
 # switch, built outside tsunagari) plays it, and is removed again whatever the run's outcome.
@@ -65,26 +70,28 @@ case "$mode" in
     node --import tsx --test $(find test/unit -name '*.test.ts' | sort)
     echo "== integration tests (real Docker, Open vSwitch, veth, VXLAN)"
     node --import tsx --test --test-concurrency=1 $(find test/integration -name '*.test.ts' | sort)
-    echo "== example features (English and Japanese) against their labs"
-    tsunagari test --no-setup --format progress features
+    echo "== example features (English and Japanese) against their labs: two workers, each on lab copies of its own"
+    tsunagari test --no-setup --fresh --parallel 2 --format progress features
     echo "== the same @nightly features against a (stand-in) physical lab: profile lab"
     lab_run --format progress --reports reports/lab features
     echo "== two-sites with site B on a second machine (a second Docker engine in its own namespace): profile two-machines"
     machines_run --format progress --reports reports/two-machines features/en/two-sites.feature features/ja/two-sites.feature
-    echo "== leftovers check: the tests must have removed everything they created"
-    tsunagari cleanup --check
+    echo "== soak, short form: concurrent runs SIGKILLed at random moments leave nothing (npm run soak: 50 trials)"
+    node --import tsx scripts/soak.ts --trials 5 --kill-max 30
+    echo "== leftovers check: the tests must have removed everything they created (this session's runs only)"
+    tsunagari cleanup --check --session "$TSUNAGARI_SESSION"
     ;;
   lab)
     echo "== @nightly features against the (stand-in) physical lab: profile lab"
     lab_run features
-    echo "== leftovers check: nothing of tsunagari's left, nothing pending on the lab's devices"
-    tsunagari cleanup --check
+    echo "== leftovers check: nothing of this session's runs left, nothing pending on the lab's devices"
+    tsunagari cleanup --check --session "$TSUNAGARI_SESSION"
     ;;
   machines)
     echo "== two-sites with site B on a (stand-in) second machine: profile two-machines"
     machines_run features/en/two-sites.feature features/ja/two-sites.feature
-    echo "== leftovers check"
-    tsunagari cleanup --check
+    echo "== leftovers check (this session's runs only)"
+    tsunagari cleanup --check --session "$TSUNAGARI_SESSION"
     ;;
   demo)
     echo "== example features (English and Japanese) against their labs"

@@ -24,6 +24,7 @@ import { holderOf, standing } from './lab/instance.js';
 import { leaseHeld, tryLease } from './util/lease.js';
 import { Journal } from './lab/journal.js';
 import { isInstanceName } from './topology/naming.js';
+import { SESSION_RE, inSession } from './lab/labels.js';
 import type { Lab } from './topology/types.js';
 
 /**
@@ -60,10 +61,12 @@ usage:
   tsunagari exec <lab> <node> -- <cmd>...  run a command inside a node (terminal attached)
   tsunagari graph <topology.yaml|lab>      the topology as SVG on stdout
   tsunagari down <lab>...                  remove exactly these labs (never one a live run is using)
-  tsunagari cleanup [--all] [--check]      remove what dead runs left behind (labs live runs use and labs
+  tsunagari cleanup [--all] [--check [--session S]]
+                                           remove what dead runs left behind (labs live runs use and labs
                                            \`up\` keeps stay; a kept lab is put back from a dead run's changes);
                                            --all: kept labs too; --check: only list it, exit 1 if there is
-                                           any or if Docker/OVS could not be looked at
+                                           any or if Docker/OVS could not be looked at; --session: only
+                                           what runs with TSUNAGARI_SESSION=S created
   tsunagari test [<paths>...] [--format pretty|progress|summary] [--tags EXPR] [--name RE] [--profile P]
                  [--parallel N] [--fresh]
                                            run .feature files (default features/) against their labs
@@ -207,9 +210,17 @@ async function cmdDown(ctx: Context, args: string[]): Promise<number> {
 }
 
 async function cmdCleanup(ctx: Context, args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { check: { type: 'boolean' }, all: { type: 'boolean' } } });
+  const { values } = parseArgs({ args, options: { check: { type: 'boolean' }, all: { type: 'boolean' }, session: { type: 'string' } } });
+  if (values.session !== undefined && (!values.check || !SESSION_RE.test(values.session))) {
+    throw new UserError(`invalid --session ${values.session}`, 'use it with --check: `tsunagari cleanup --check --session <TSUNAGARI_SESSION of the runs to check>`');
+  }
   if (values.check) {
-    const found = await discoverLab(ctx, undefined);
+    const all = await discoverLab(ctx, undefined);
+    // --session: only what runs of that session created (a CI job checks its own leftovers on a shared machine).
+    const s = values.session;
+    const of = <T extends { run: string }>(xs: T[]): T[] => (s === undefined ? xs : xs.filter((x) => inSession(x.run, s)));
+    const found = { ...all, containers: of(all.containers), namespaces: of(all.namespaces), bridges: of(all.bridges), ports: of(all.ports), hostIfs: of(all.hostIfs),
+      ledgers: s === undefined ? all.ledgers : all.ledgers.filter((l) => inSession(l.data.run, s)), remote: s === undefined ? all.remote : [] };
     let bad = 0;
     // Not being able to look is not "clean": name the engine and fail.
     for (const s of found.skipped) { err(`cannot check: ${s}`); bad++; }
@@ -228,7 +239,7 @@ async function cmdCleanup(ctx: Context, args: string[]): Promise<number> {
       }
       left.push(lab);
     }
-    const devices = labsWithDeviceRecords();
+    const devices = labsWithDeviceRecords().filter((l) => s === undefined || found.ledgers.some((x) => x.data.lab === l) || !Ledger.read(l));
     for (const l of devices) {
       if (await leaseHeld('lab', l)) continue;
       for (const r of pendingRollbacks(l).filter((x) => x.access)) { bad++; err(`left behind on external device ${r.node} of lab ${l}: ${r.action ? (r.action.kind === 'interface-up' ? `${r.action.iface} is down` : `${r.action.iface} drops everything`) : 'a pushed configuration'} (run ${r.pid}, ${r.createdAt}); \`tsunagari cleanup\` restores it`); }

@@ -9,9 +9,20 @@ export const DOCKER_LABEL = { lab: 'tsunagari.lab', run: 'tsunagari.run', node: 
 export const OVS_KEY = { lab: 'tsunagari-lab', run: 'tsunagari-run', name: 'tsunagari-name' } as const;
 const ALIAS_PREFIX = 'tsunagari ';
 
+/** TSUNAGARI_SESSION: a tag for every run id of one session (e.g. one CI job), so its leftovers can be
+ *  checked apart from other sessions' on a shared machine (`cleanup --check --session <tag>`). */
+export const SESSION_RE = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
 export function newRunId(): string {
   const t = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
-  return `${t}-${randomBytes(3).toString('hex')}`;
+  const s = process.env.TSUNAGARI_SESSION;
+  const id = `${t}-${randomBytes(3).toString('hex')}`;
+  return s && SESSION_RE.test(s) ? `${s}.${id}` : id;
+}
+
+/** Is this run id of session `s`? */
+export function inSession(run: string | undefined, s: string): boolean {
+  return !!run && run.startsWith(`${s}.`);
 }
 
 /** ifalias text for host interfaces and for `lo` of namespaces we create: `tsunagari lab=x run=y what=z`. */
