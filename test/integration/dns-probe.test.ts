@@ -5,8 +5,9 @@
 // and the client's Udp InCsumErrors rises by exactly one. Afterwards nothing of ours is left.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadTopology } from '../../src/topology/load.js';
 import { Context } from '../../src/lab/context.js';
 import { up } from '../../src/lab/up.js';
@@ -20,6 +21,10 @@ import { parsePcap, startCapture } from '../../src/probes/capture.js';
 import { describeUdpDiff, diffUdp, udpCounters, UDP_FIELDS } from '../../src/probes/snmp.js';
 import { run, runOk } from '../../src/util/exec.js';
 
+// Capture files go to the temporary folder: this test gets one of its own, since other runs on the machine
+// create and remove theirs meanwhile.
+const TMP = mkdtempSync(join(tmpdir(), 'tsunagari-dnsprobe-'));
+process.env.TMPDIR = TMP;
 const ctx = new Context();
 const LAB = 'dnsprobe';
 const FILE = 'test/fixtures/labs/dnsprobe.yaml';
@@ -42,7 +47,7 @@ async function trace(): Promise<Trace> {
   const netns = (await run('ip', ['netns', 'list'])).stdout.split('\n').map((l) => l.split(' ')[0] as string)
     .filter((n) => n.startsWith(`tsunagari-${LAB}.`)).sort();
   const nft = (await runOk('nft', ['list', 'tables'])).split('\n').filter((l) => l.includes('dnsprobe')).sort();
-  const captures = readdirSync(tmpdir()).filter((n) => n.startsWith('tsunagari-capture-')).sort();
+  const captures = readdirSync(TMP).filter((n) => n.startsWith('tsunagari-capture-')).sort();
   return { netns, links, nft, captures };
 }
 
@@ -85,6 +90,7 @@ after(async () => {
   await teardown(ctx, LAB);
   assert.equal((await discoverLab(ctx, LAB)).count, 0);
   assert.deepEqual(await trace(), mark0, 'nothing of the dnsprobe lab, its nft tables or capture files is left');
+  rmSync(TMP, { recursive: true, force: true });
 });
 
 test('A record from the authoritative server: exact data and TTL, AA set, RA not, reply from where we asked', async () => {

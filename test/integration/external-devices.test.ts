@@ -271,10 +271,13 @@ test('a cable taken down and a silent drop on the devices are undone by finish()
   assert.deepEqual(deviceRecords(), []);
   await assertStandinAsFound('after the scenarios on the devices');
 
+  // This process's run holds the lab: another process's `tsunagari down` is refused, naming it.
   const down = await cli(['down', LAB]);
-  assert.equal(down.code, 0, down.stdout + down.stderr);
+  assert.equal(down.code, 1, down.stdout + down.stderr);
+  assert.match(down.stderr, new RegExp(`cannot take lab ${LAB} down \\(it is in use by run \\S+ \\(pid ${process.pid}, since`));
+  assert.deepEqual(await shared.teardownAll(), []);
   assert.deepEqual(await labLeftovers(ctx, [LAB]), []);
-  await assertStandinAsFound('after `tsunagari down`');
+  await assertStandinAsFound('after the run ended');
 });
 
 // NOTE: `tsunagari cleanup` removes EVERY tsunagari lab on this machine (and restores every lab's device

@@ -214,7 +214,7 @@ test('shutting mgmt0 over the session makes a NEW session fail within a bounded 
   const t0 = Date.now();
   await assert.rejects(sessions(), (e: Error) => {
     assert.ok(e instanceof UserError, String(e));
-    assert.match(e.message, /^cannot open SSH session to node r1 of lab frrlab \(no TCP connection to 172\.31\.61\.2:22 from namespace tsunagari-frrlab-mgmt: (ETIMEDOUT|EHOSTUNREACH)/);
+    assert.match(e.message, /^cannot open SSH session to node r1 of lab frrlab \(no TCP connection to 172\.31\.61\.2:22 from namespace tsunagari-frrlab\._mgmt: (ETIMEDOUT|EHOSTUNREACH)/);
     assert.match(e.message, /hint: is mgmt0 of r1 up with 172\.31\.61\.2\/24\?/);
     return true;
   });
