@@ -174,7 +174,7 @@ export const CATALOGUE = {
     example: { en: 'Given client keeps probing server every 5 ms', ja: '前提 client から server へ 5 ミリ秒 間隔でプローブを送り続ける' },
   },
   recoversWithin: {
-    keyword: 'Then', meaning: 'probes get through both ways again within a time of the last event (waits, bounded); the outage figures and timeline go to the report',
+    keyword: 'Then', meaning: 'probes get through both ways again within a time of the last event (waits, bounded); fails when the event interrupted nothing (no probe lost after it: check a hitless change with `at most 0 probes are lost`); the outage figures and timeline go to the report',
     en: 'connectivity recovers within {duration}', ja: '{duration} 以内に通信が回復する',
     example: { en: 'Then connectivity recovers within 2 s', ja: 'ならば 2 秒以内に通信が回復する' },
   },

@@ -83,7 +83,14 @@ async function runCucumberInto(o: TestOptions, paths: string[], reports: string)
       ...(o.parallel ? { parallel: o.parallel } : {}),
     },
   }, { cwd: o.cwd });
-  const { success } = await runCucumber(runConfiguration, { cwd: o.cwd });
+  // Count the scenarios the run selected: a filter that selects none is a mistake, not a pass.
+  let selected = 0;
+  const { success } = await runCucumber(runConfiguration, { cwd: o.cwd }, (m) => { if (m.testCase) selected++; });
   addEvidenceToJunit(resolve(o.cwd, reports));
+  if (success && selected === 0) {
+    const filters = [o.tags ? `--tags ${JSON.stringify(o.tags)}` : '', ...(o.name ?? []).map((n) => `--name ${JSON.stringify(n)}`)].filter(Boolean);
+    throw new UserError(`no scenario was selected in ${paths.join(' ')}${filters.length ? ` by ${filters.join(' ')}` : ''}: nothing was tested`,
+      filters.length ? 'check the tag expression or name (tags keep their @ and are case-sensitive)' : 'give .feature files that contain scenarios');
+  }
   return success;
 }

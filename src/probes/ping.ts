@@ -36,6 +36,9 @@ export interface PingResult {
   rttMs?: number;
   /** Why nothing could be sent or an ICMP error came back (e.g. "Network is unreachable"). */
   error?: string;
+  /** The probe itself could not run (no socket, no namespace, no ping, killed): its result says nothing
+   *  about reachability, and a "cannot reach" check must not pass on it. */
+  failed?: string;
   /** ping's own output (stdout and stderr), as evidence for reports. */
   output: string;
 }
@@ -98,8 +101,20 @@ export function parsePing(target: string, output: string): PingResult {
   // "ping: sendmsg: Operation not permitted" — the first one is the most telling.
   const err = /^ping: (?:connect: |sendmsg: )?(.+)$/m.exec(output) ?? /^From \S+ icmp_seq=\d+ (.+)$/m.exec(output);
   if (err && result.received === 0) result.error = (err[1] as string).trim();
+  // No statistics line: either the network said no at once (connect: Network is unreachable), or the
+  // tool never probed (ping: socket: Operation not permitted; nsenter: …; ping not found; killed).
+  if (!stats) {
+    const tool = TOOL_FAILED.exec(output);
+    if (tool) result.failed = tool[0].trim();
+    else if (!result.error || !NETWORK_SAID_NO.test(result.error)) result.failed = output.trim().split('\n').pop()?.trim() || 'ping printed nothing';
+  }
   return result;
 }
+
+/** Lines that mean the probe did not run at all (exported for unit tests). */
+export const TOOL_FAILED = /^(?:ping: socket: .*|ping: (?:bad|invalid|unknown|usage).*|nsenter: .*|.*(?:command not found|not found|No such file or directory).*|Usage: .*)$/im;
+/** Errors by which the network (or the node's own routing/filtering) refused: a real "cannot reach". */
+const NETWORK_SAID_NO = /unreachable|No route to host|Operation not permitted|Cannot assign requested address|Network is down|Destination/i;
 
 /** Sends `count` echo requests from inside the namespace at nsPath; never throws for no reply. */
 export async function ping(nsPath: ProbeNs, target: string, opts: PingOptions = {}): Promise<PingResult> {
@@ -184,7 +199,12 @@ export async function reachWithin(nsPath: ProbeNs, target: string, withinMs: num
   return { ok: false, elapsedMs: Date.now() - t0, sent, okCount, last };
 }
 
-export interface UnreachableResult { unreachable: boolean; probes: PingResult[]; }
+export interface UnreachableResult {
+  unreachable: boolean;
+  probes: PingResult[];
+  /** Set when a probe could not run (PingResult.failed): then `unreachable` is false — nothing was shown. */
+  failed?: string;
+}
 
 /** "Cannot reach": `probes` single pings of `timeoutMs` each, all unanswered (stops at a reply). */
 export async function confirmUnreachable(nsPath: ProbeNs, target: string, opts: { probes?: number; timeoutMs?: number; family?: 4 | 6 } = {}): Promise<UnreachableResult> {
@@ -194,6 +214,7 @@ export async function confirmUnreachable(nsPath: ProbeNs, target: string, opts: 
     const p = await ping(nsPath, target, { count: 1, timeoutMs: opts.timeoutMs ?? 1000, family: opts.family });
     probes.push(p);
     if (p.received > 0) return { unreachable: false, probes };
+    if (p.failed) return { unreachable: false, probes, failed: p.failed };
   }
   return { unreachable: true, probes };
 }
@@ -265,7 +286,7 @@ export async function confirmUnreachableMany(nsPath: ProbeNs, targets: string[],
     if (p && p.received > 0) { byTarget.set(t, { unreachable: false, probes: [p] }); return; }
     if (p && n === 1) { byTarget.set(t, { unreachable: true, probes: [p] }); return; }
     const rest = await confirmUnreachable(nsPath, t, { probes: p ? n - 1 : n, timeoutMs });
-    byTarget.set(t, { unreachable: rest.unreachable, probes: p ? [p, ...rest.probes] : rest.probes });
+    byTarget.set(t, { ...rest, probes: p ? [p, ...rest.probes] : rest.probes });
   });
   return targets.map((t) => byTarget.get(t) as UnreachableResult);
 }

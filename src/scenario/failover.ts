@@ -81,7 +81,14 @@ export class FailoverSteps {
       throw new CheckFailed(`${m.from} → ${m.target.label}: connectivity did not recover within ${formatMs(ms)}${since}: ${headline(r)}\n${describeReport(r)}`);
     }
     const after = [...r.forward.outages, ...r.reverse.outages].filter((o) => o.endMs > eventMs);
-    const back = after.length ? Math.max(...after.map((o) => o.endMs)) - eventMs : 0;
+    if (!after.length) {
+      // Nothing to recover from: the change never touched the probed path (a cut on another link, a
+      // failover that did not happen). A hitless change is asserted with "at most 0 probes are lost".
+      throw new CheckFailed(`${m.from} → ${m.target.label}: connectivity was never interrupted${since}: no probe was lost after it ` +
+        `(${r.forward.sent} sent forward, ${r.reverse.sent} reverse), so there is no recovery to time; the change did not touch this path. ` +
+        `For a change that must be hitless, check \`at most 0 probes are lost\` instead\n${describeReport(r)}`);
+    }
+    const back = Math.max(...after.map((o) => o.endMs)) - eventMs;
     if (back > ms) {
       throw new CheckFailed(`${m.from} → ${m.target.label}: connectivity recovered ${fmt(back)}${since}, later than ${formatMs(ms)}: ${headline(r)}\n${describeReport(r)}`);
     }

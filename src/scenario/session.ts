@@ -129,6 +129,7 @@ export class Scenario {
     }
     const r = await confirmUnreachable(await this.probeNs(host), target.address, { probes: 2, timeoutMs: 1000 });
     if (r.unreachable) return;
+    if (r.failed) throw probeFailed(host, target, r.failed);
     const okp = r.probes.filter((p) => p.received > 0).length;
     throw new CheckFailed(`${host} can reach ${target.label} but must not: ${okp}/${r.probes.length} pings answered\n${await this.evidence(host)}`);
   }
@@ -171,6 +172,7 @@ export class Scenario {
     });
     // One source at a time probes all its targets at once (one process per source, not per cell).
     const got: boolean[] = new Array(cells.length);
+    const failed: (string | undefined)[] = new Array(cells.length);
     const sources = [...new Set(cells.map((x) => x.src))];
     await mapLimit(sources, 6, async (src) => {
       const mine = cells.map((x, i) => ({ ...x, i })).filter((x) => x.src === src);
@@ -187,13 +189,18 @@ export class Scenario {
         confirmUnreachableMany(ns, ngs.map((x) => (targets[x.c] as Target).address), { probes: 2, timeoutMs: 1000 }),
       ]);
       oks.forEach((x, k) => { got[x.i] = (okR[k] as { ok: boolean }).ok; });
-      ngs.forEach((x, k) => { got[x.i] = !(ngR[k] as { unreachable: boolean }).unreachable; });
+      ngs.forEach((x, k) => {
+        const u = ngR[k] as { unreachable: boolean; failed?: string };
+        got[x.i] = !u.unreachable;
+        if (u.failed) failed[x.i] = u.failed;
+      });
     });
     const actual = body.map((row) => [row[0] ?? '', ...row.slice(1).map(() => '-')]);
     let wrong = 0;
     cells.forEach((x, i) => {
       const ok = got[i] as boolean;
       const mark = ok ? 'ok' : 'ng';
+      if (failed[i]) { wrong++; (actual[x.r] as string[])[x.c + 1] = `?? (probe could not run: ${failed[i]})`; return; }
       if (ok !== x.want) { wrong++; (actual[x.r] as string[])[x.c + 1] = `${mark} (expected ${x.want ? 'ok' : 'ng'})`; }
       else (actual[x.r] as string[])[x.c + 1] = mark;
     });
@@ -312,3 +319,8 @@ function lastLine(s: string): string {
 function clip(s: string, max = 2000): string {
   return s.length > max ? `${s.slice(0, max)}\n… (${s.length - max} more characters)` : s;
 }
+/** A negative check never passes on a probe that did not run. */
+function probeFailed(host: string, target: Target, why: string): CheckFailed {
+  return new CheckFailed(`cannot tell whether ${host} reaches ${target.label}: the probe could not run (${why}), so "cannot reach" is not shown`);
+}
+

@@ -79,3 +79,15 @@ test('a failing check fails the run and carries evidence; a typo names the known
   assert.match(r.stdout, /pc1 routes:\n\s*172\.30\.0\.0\/24 dev eth1/);
   assert.match(r.stdout, /unknown host pc9; known: pc1, pc2, pc3/);
 });
+
+test('a tag filter that selects no scenario is an error, not a pass (old behaviour: exit 0)', async () => {
+  const dir = project(`Feature: one
+  @smoke
+  Scenario: same subnet
+    Then pc1 can reach pc2
+`);
+  const r = await run(process.execPath, [BIN, 'test', '--no-setup', '--format', 'summary', '--tags', '@nightly'], { cwd: dir, timeoutMs: 120000 });
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stderr, /^tsunagari: no scenario was selected in features by --tags "@nightly": nothing was tested; hint: check the tag expression or name/m);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+});

@@ -2,7 +2,7 @@
 // output — replies, loss, ICMP errors, "Network is unreachable" — in IPv4 and IPv6.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ipLiteralFamily, parseFpingSummary, parsePing, pingArgs } from '../../../src/probes/ping.js';
+import { confirmUnreachable, ipLiteralFamily, parseFpingSummary, parsePing, pingArgs } from '../../../src/probes/ping.js';
 import { UserError } from '../../../src/util/errors.js';
 
 const OK4 = `PING 10.31.1.20 (10.31.1.20) 56(84) bytes of data.
@@ -89,4 +89,30 @@ test('fping summaries: replies with their average RTT, silent targets with none'
   assert.deepEqual([m.get('10.252.8.2')?.received, m.get('10.252.8.2')?.rttMs], [1, 0.021]);
   assert.deepEqual([m.get('fd00:bb::2')?.sent, m.get('fd00:bb::2')?.received, m.get('fd00:bb::2')?.rttMs], [1, 0, undefined]);
   assert.deepEqual([m.get('127.0.0.1')?.sent, m.get('127.0.0.1')?.received, m.get('127.0.0.1')?.rttMs], [3, 2, 0.01]);
+});
+
+// ---- a probe that could not run is not "unreachable" ---------------------------------------------
+
+test('parsePing: a tool that never probed is `failed`; the network saying no is not', () => {
+  for (const out of ['ping: socket: Operation not permitted\n', 'nsenter: cannot open /proc/4242/ns/net: No such file or directory\n',
+    'sh: 1: ping: not found\n', '']) {
+    const r = parsePing('10.0.0.2', out);
+    assert.ok(r.failed, `failed for ${JSON.stringify(out)}`);
+    assert.equal(r.received, 0);
+  }
+  assert.equal(parsePing('10.0.0.2', 'ping: socket: Operation not permitted\n').failed, 'ping: socket: Operation not permitted');
+  for (const out of ['ping: connect: Network is unreachable\n',
+    'PING 10.0.0.2 (10.0.0.2) 56(84) bytes of data.\nFrom 10.0.0.1 icmp_seq=1 Destination Host Unreachable\n\n--- 10.0.0.2 ping statistics ---\n1 packets transmitted, 0 received, +1 errors, 100% packet loss, time 0ms\n',
+    'PING 10.0.0.2 (10.0.0.2) 56(84) bytes of data.\n\n--- 10.0.0.2 ping statistics ---\n1 packets transmitted, 0 received, 100% packet loss, time 0ms\n']) {
+    assert.equal(parsePing('10.0.0.2', out).failed, undefined, out);
+  }
+});
+
+test('confirmUnreachable: a probe that cannot run fails the "cannot reach" instead of passing it (old behaviour: unreachable)', async () => {
+  const runner = (stdout: string, code: number) => ({ label: 'fake', run: async () => ({ code, stdout, stderr: '', timedOut: false }) as never });
+  const eperm = await confirmUnreachable(runner('ping: socket: Operation not permitted\n', 2), '10.0.0.2', { probes: 2 });
+  assert.equal(eperm.unreachable, false);
+  assert.equal(eperm.failed, 'ping: socket: Operation not permitted');
+  const quiet = await confirmUnreachable(runner('1 packets transmitted, 0 received, 100% packet loss, time 0ms\n', 1), '10.0.0.2', { probes: 2 });
+  assert.deepEqual([quiet.unreachable, quiet.failed, quiet.probes.length], [true, undefined, 2]);
 });
