@@ -168,6 +168,7 @@ async function cmdStatus(ctx: Context, args: string[]): Promise<number> {
     const orphans = labsIn(found).filter((n) => !known.has(n));
     for (const o of orphans) out(`leftovers of lab ${o} (no ledger): run \`tsunagari cleanup\``);
     for (const s of found.skipped) out(`note: ${s}`);
+    for (const m of found.malformed) out(`note: ignored ${m}: not a name tsunagari gives; never touched by tsunagari`);
   }
   return 0;
 }
@@ -245,6 +246,7 @@ async function cmdCleanup(ctx: Context, args: string[]): Promise<number> {
       for (const r of pendingRollbacks(l).filter((x) => x.access)) { bad++; err(`left behind on external device ${r.node} of lab ${l}: ${r.action ? (r.action.kind === 'interface-up' ? `${r.action.iface} is down` : `${r.action.iface} drops everything`) : 'a pushed configuration'} (run ${r.pid}, ${r.createdAt}); \`tsunagari cleanup\` restores it`); }
     }
     if (left.length) { err(`left behind by runs that are gone: lab(s) ${left.join(', ')}; \`tsunagari cleanup\` removes them`); bad++; }
+    for (const m of all.malformed) out(`note: ignored ${m}: not a name tsunagari gives; never touched by tsunagari`);
     if (!bad) out('clean: nothing left behind by runs that are gone, nothing pending on external devices');
     return bad ? 1 : 0;
   }
@@ -277,6 +279,7 @@ async function cmdCleanup(ctx: Context, args: string[]): Promise<number> {
   }
   const again = await discoverLab(ctx, undefined);
   for (const s of again.skipped) { failures++; err(`cannot check: ${s}`); }
+  for (const m of again.malformed) out(`note: ignored ${m}: not a name tsunagari gives; never touched by tsunagari`);
   const stay = new Set(results.filter((r) => r.left).map((r) => r.lab));
   const still: string[] = [];
   for (const l of labsIn(again)) {

@@ -3,7 +3,7 @@
 // next start/cleanup), commits with commit-confirm, and returns an Undo that rolls back and then compares
 // the restored config with the snapshot — a difference is an error. Must not decide which driver a node
 // uses (callers do), nor remove lab files other than its own records.
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Driver, SessionFactory } from './types.js';
 import { ExecDriver, DEFAULT_CONFIRM_SECONDS, type RestorePoint } from './exec-driver.js';
@@ -17,6 +17,7 @@ import type { DeviceAccess } from '../topology/types.js';
 import { expandedAccess } from '../topology/inventory.js';
 import { externalSessionFactory } from './transport.js';
 import { isInstanceName } from '../topology/naming.js';
+import { ensurePrivateDir } from '../setup/paths.js';
 
 /** Shaped like the scenario undo stack's entries: `undo.push(u.what, u.fn)`. */
 export interface DeviceUndo {
@@ -74,10 +75,12 @@ let seq = 0;
 function writeRecord(rec: RollbackRecord): string {
   if (rec.access) rec = { ...rec, access: expandedAccess(rec.access) };
   const dir = rec.access ? deviceRecordDir(rec.lab) : rollbackDir(rec.lab);
-  mkdirSync(dir, { recursive: true });
+  ensurePrivateDir(join(dir, '..'));
+  ensurePrivateDir(dir);
   const file = rec.file ?? join(dir, `${rec.node}-${Date.now()}-${process.pid}-${++seq}.json`);
   const tmp = `${file}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify({ ...rec, file: undefined }, null, 2)}\n`);
+  // Records hold running configurations (secrets in them): 0600 in 0700 directories.
+  writeFileSync(tmp, `${JSON.stringify({ ...rec, file: undefined }, null, 2)}\n`, { mode: 0o600 });
   renameSync(tmp, file);
   return file;
 }

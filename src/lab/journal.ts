@@ -6,10 +6,10 @@
 // what they undo is already gone. One file per instance: <state>/labs/<instance>.journal.json (0600),
 // written only by the holder of the instance's lease. Router config pushes and external devices keep
 // their own write-ahead records (src/devices/snapshot.ts). Must not create or remove lab resources.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { paths } from '../setup/paths.js';
+import { ensurePrivateDir, paths } from '../setup/paths.js';
 import { isInstanceName } from '../topology/naming.js';
 import type { Where } from './impair.js';
 
@@ -56,7 +56,7 @@ export class Journal {
   private write(entries: JournalEntry[]): void {
     const p = journalPath(this.instance);
     if (!entries.length) { rmSync(p, { force: true }); return; }
-    mkdirSync(paths.labs, { recursive: true });
+    ensurePrivateDir(paths.labs);
     const tmp = `${p}.tmp.${process.pid}`;
     writeFileSync(tmp, JSON.stringify({ version: 1, lab: this.instance, entries } satisfies JournalFile, null, 2), { mode: 0o600 });
     renameSync(tmp, p);

@@ -4,11 +4,11 @@
 // Ledger files are written 0600 (they hold node environments and keys' paths). File names come only from
 // well-formed instance names (naming.ts isInstanceName): a name read back from anywhere is untrusted.
 // Must not create or delete lab resources itself.
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab } from '../topology/types.js';
 import type { NodeHandle } from '../runtime/types.js';
-import { paths } from '../setup/paths.js';
+import { ensurePrivateDir, paths } from '../setup/paths.js';
 import { UserError } from '../util/errors.js';
 import { isInstanceName } from '../topology/naming.js';
 import { procAlive, procStart, type ProcId } from '../util/proc.js';
@@ -82,7 +82,7 @@ export class Ledger {
   /** The first save claims the lab name exclusively (two runs starting the same lab: one wins);
    *  later saves are atomic (tmp + rename), so a crash never leaves half a ledger. */
   save(): void {
-    mkdirSync(paths.labs, { recursive: true });
+    ensurePrivateDir(paths.labs);
     const p = ledgerPath(this.data.lab);
     if (!this.claimed) {
       try {

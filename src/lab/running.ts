@@ -106,7 +106,9 @@ export class RunningLab {
       return rt.exec(h, argv, opts);
     }
     const h = await this.handle(name);
-    return (await this.ctx.runtime(h.runtime)).exec(h, argv, opts);
+    // A netns node has no environment of its own: its `env:` goes with every command run in it.
+    const env = h.runtime === 'netns' && Object.keys(this.node(name).env).length ? { ...this.node(name).env, ...opts?.env } : opts?.env;
+    return (await this.ctx.runtime(h.runtime)).exec(h, argv, { ...opts, ...(env ? { env } : {}) });
   }
 
   /** argv prefix that runs a command inside the node with the caller's terminal attached. */

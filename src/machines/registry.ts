@@ -3,9 +3,9 @@
 // written before anything is created there and removed once nothing of tsunagari is left there. Cleanup
 // finds remote engines through it (and the ledgers), so a killed run is cleaned up on every machine.
 // Must not connect anywhere.
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { paths } from '../setup/paths.js';
+import { ensurePrivateDir, paths } from '../setup/paths.js';
 import { withLock } from '../setup/lock.js';
 import { machineKey, type Machine } from './machine.js';
 
@@ -20,9 +20,9 @@ function read(file: string): RegistryEntry | undefined {
 }
 
 function write(m: Machine, e: RegistryEntry): void {
-  mkdirSync(registryDir(), { recursive: true });
+  ensurePrivateDir(registryDir());
   const f = fileOf(m);
-  writeFileSync(`${f}.tmp.${process.pid}`, JSON.stringify(e, null, 2));
+  writeFileSync(`${f}.tmp.${process.pid}`, JSON.stringify(e, null, 2), { mode: 0o600 });
   renameSync(`${f}.tmp.${process.pid}`, f);
 }
 

@@ -88,7 +88,9 @@ export class NetnsRuntime implements Runtime {
 
   exec(h: NodeHandle, argv: string[], opts: RunOptions = {}): Promise<RunResult> {
     const [file, ...pre] = this.commandPrefix(h) as [string, ...string[]];
-    return run(file, [...pre, ...argv], { ...opts, env: { ...process.env, PATH: NODE_PATH, ...opts.env } });
+    // Only what a node needs, never tsunagari's own environment (secrets such as password_env values
+    // live there): commands in a netns node see PATH, HOME, LANG and the node's own `env:`.
+    return run(file, [...pre, ...argv], { ...opts, env: { PATH: NODE_PATH, HOME: '/root', LANG: 'C.UTF-8', ...opts.env } });
   }
 
   async remove(d: { ref: string }): Promise<void> {

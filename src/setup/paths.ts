@@ -1,7 +1,7 @@
 // Owns the layout of the one tsunagari state directory (TSUNAGARI_STATE, default /var/lib/tsunagari).
 // Every file the set-up layer writes lives below it; this module only computes paths and creates dirs.
 // It must not touch anything outside STATE_DIR, and never deletes anything.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
 
@@ -95,4 +95,11 @@ export function checkSocketPaths(): void {
 /** Creates the given directories (and parents) below the state directory. */
 export function ensureDirs(...dirs: string[]): void {
   for (const d of dirs) mkdirSync(d, { recursive: true, mode: 0o755 });
+}
+
+/** A directory for secrets-bearing state (ledgers with node environments, journals, device records with
+ *  running configs, machine registry): created 0700, and made 0700 again if an older version left it wider. */
+export function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
 }

@@ -2,7 +2,7 @@
 // mistake becomes `file:line:col: <object>: <problem>`, all thrown at once as UserErrors, never a partial Lab.
 // Must not touch anything but the topology file, file-source existence checks and responder fixtures
 // (read and checked here, errors pointing into the fixture): no Docker, OVS, network.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import {
@@ -43,7 +43,7 @@ export function parseTopology(text: string, fileName: string, dir: string): Lab 
   const parsed = TopologySchema.safeParse(raw);
   if (!parsed.success) throw where.errors(schemaProblems(parsed.error.issues, raw));
 
-  const problems = validateTopology(parsed.data, { dir: absDir, displayDir: path.dirname(fileName), exists: existsSync });
+  const problems = validateTopology(parsed.data, { dir: absDir, displayDir: path.dirname(fileName), exists: existsSync, inspect: inspectPath, projectRoots: projectRoots(absDir) });
   if (problems.length > 0) throw where.errors(problems);
 
   const lab = resolveTopology(parsed.data, {
@@ -394,3 +394,23 @@ function knownKeys(p: YamlPath, schema: unknown): string[] {
   return d.type === 'object' ? Object.keys(d.shape as Record<string, unknown>) : [];
 }
 
+
+/** A path's real location and kind (symlinks followed), for the files-confinement rule of validate.ts. */
+function inspectPath(abs: string): { real: string; kind: 'file' | 'dir' | 'socket' | 'device' | 'other' } | undefined {
+  try {
+    const real = realpathSync(abs);
+    const st = statSync(real);
+    const kind = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSocket() ? 'socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'device' : 'other';
+    return { real, kind };
+  } catch { return undefined; }
+}
+
+/** Where a topology's files may come from: the git repository holding it, else its folder and the one above. */
+export function projectRoots(absDir: string): string[] {
+  const real = (p: string): string => { try { return realpathSync(p); } catch { return p; } };
+  for (let d = absDir; ; d = path.dirname(d)) {
+    if (existsSync(path.join(d, '.git'))) return [real(d)];
+    if (path.dirname(d) === d) break;
+  }
+  return [...new Set([real(absDir), real(path.dirname(absDir))])];
+}

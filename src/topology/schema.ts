@@ -163,6 +163,8 @@ export const TopologySchema = z.strictObject({
   name: z.string().regex(NAME_RE, { error: (iss) => `name ${show(iss.input)} is invalid; ${NAME_RULE}` })
     .describe('Lab name: 1..24 lowercase letters, digits and \'-\', starting with a letter'),
   description: z.string().optional().describe('One line about the lab'),
+  allow_host_files: z.boolean().optional()
+    .describe('Let files: and responder: name files outside the project (the topology\'s repository, or its folder and the folder above). Off by default: a topology is code that runs as root (README, security model)'),
   runtime: z.enum(['docker', 'netns']).optional()
     .describe('Default runtime of every node: docker (default) or netns'),
   nodes: z.record(nameKey('node'), NodeSchema).describe('Nodes by name'),

@@ -31,6 +31,22 @@ export interface ValidateContext {
   dir: string;                          // absolute directory the topology's relative paths start from
   displayDir?: string;                  // the same directory as the user wrote it (for messages)
   exists: (absPath: string) => boolean;
+  /** What a path really is (symlinks followed): its real path and kind; absent = no confinement checks. */
+  inspect?: (absPath: string) => { real: string; kind: 'file' | 'dir' | 'socket' | 'device' | 'other' } | undefined;
+  /** Folders files may come from (real paths): the topology's repository, or its folder and the one above. */
+  projectRoots?: string[];
+}
+
+/** Why a file a topology names may not be used ('' = fine): outside the project, or a socket/device to mount. */
+function hostFileProblem(abs: string, ctx: ValidateContext, o: { allowOutside: boolean; mount: boolean }): string {
+  const info = ctx.inspect?.(abs);
+  if (!info) return '';
+  if (o.mount && (info.kind === 'socket' || info.kind === 'device')) {
+    return `is a ${info.kind === 'socket' ? 'socket' : 'device'} (${info.real}): mounting sockets and devices into a node is refused`;
+  }
+  if (o.allowOutside || !ctx.projectRoots?.length) return '';
+  const inside = ctx.projectRoots.some((r) => info.real === r || info.real.startsWith(r.endsWith('/') ? r : `${r}/`));
+  return inside ? '' : `is outside the project (it is ${info.real}; a topology's files come from ${ctx.projectRoots.length === 1 ? 'the git repository holding it' : 'its folder and the folder above'})`;
 }
 
 interface Addr { text: string; cidr: Cidr; owner: string; iface: string; }
@@ -156,16 +172,26 @@ export function validateTopology(raw: RawTopology, ctx: ValidateContext): Proble
     } else if (n.responder !== undefined && findFileSrc(n.responder, ctx.dir, ctx.exists) === undefined) {
       const shown = fileCandidates(n.responder, ctx.dir).map((c) => displayPath(c, ctx));
       add(at('responder'), obj, `responder fixture ${n.responder} not found (looked for ${shown.length === 1 ? shown[0] : `${shown[0]} or ${shown[1]}`})`);
+    } else if (n.responder !== undefined) {
+      const why = hostFileProblem(findFileSrc(n.responder, ctx.dir, ctx.exists)!, ctx, { allowOutside: raw.allow_host_files === true, mount: false });
+      if (why) add(at('responder'), obj, `responder fixture ${n.responder} ${why}; hint: keep fixtures in the project, or set allow_host_files: true at the top of the topology`);
     }
 
     // files
     const dsts = new Map<string, number>();
     (n.files ?? []).forEach((f, k) => {
       const fobj = `${obj}, file #${k + 1}`;
-      if (findFileSrc(f.src, ctx.dir, ctx.exists) === undefined) {
+      const found = findFileSrc(f.src, ctx.dir, ctx.exists);
+      if (found === undefined) {
         const shown = fileCandidates(f.src, ctx.dir).map((c) => displayPath(c, ctx));
         const where = shown.length === 1 ? `${shown[0]}` : `${shown[0]} or ${shown[1]}`;
         add(at('files', k, 'src'), fobj, `src ${f.src} not found (looked for ${where})`);
+      } else {
+        const why = hostFileProblem(found, ctx, { allowOutside: raw.allow_host_files === true, mount: f.mode === 'mount' });
+        if (why) {
+          add(at('files', k, 'src'), fobj, `src ${f.src} ${why}; hint: ${/socket|device/.test(why) ? 'copy a file instead (mode: copy), or leave it out'
+            : 'keep files in the project (e.g. fixtures/), or set allow_host_files: true at the top of the topology if the host file is meant'}`);
+        }
       }
       const prev = dsts.get(f.dst);
       if (prev !== undefined) add(at('files', k, 'dst'), fobj, `dst ${f.dst} is already used by file #${prev + 1}`);

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadTopology } from '../../src/topology/load.js';
@@ -223,6 +223,51 @@ test('a lab a live process holds is never taken down or cleaned up by another pr
     assert.equal(await pings((await openLab(ctx, 'zz').handle('h1')).netnsPath, '10.34.0.2'), true, 'still up after the other process\'s cleanup');
   } finally {
     await teardown(ctx, 'zz');
+  }
+  assert.deepEqual(await snapshot(ctx, MINE), before0);
+});
+
+test('hostile labels are never acted on: a container and a namespace labelled with lab "../../…" survive cleanup, nothing outside the state is removed', async () => {
+  const sentinel = mkdtempSync(join(tmpdir(), 'tsunagari-sentinel-'));
+  const hostile = `../../../..${sentinel}`;
+  const docker = await ctx.docker();
+  const name = `planted-${process.pid}`;
+  const c = await docker.createContainer({ Image: 'tsunagari/host:latest', name, Cmd: ['sleep', '600'], Labels: { 'tsunagari.lab': hostile, 'tsunagari.run': 'x' }, HostConfig: { NetworkMode: 'none' } });
+  const ns = `planted-${process.pid}`;
+  await runOk('ip', ['netns', 'add', ns]);
+  await runOk('ip', ['-n', ns, 'link', 'set', 'dev', 'lo', 'alias', `tsunagari lab=${hostile} run=x what=node:a`]);
+  try {
+    const clean = await cli(['cleanup']);
+    assert.match(clean.out, new RegExp(`note: ignored container ${name} \\(label lab=`));
+    assert.match(clean.out, new RegExp(`note: ignored namespace ${ns} \\(label lab=`));
+    assert.doesNotMatch(clean.out, /\n\s+at /);
+    assert.ok(existsSync(sentinel), 'the folder a hostile label points at is still there');
+    assert.ok((await c.inspect()).Id, 'the planted container is untouched');
+    assert.ok((await listNetns()).includes(ns), 'the planted namespace is untouched');
+    const down = await cli(['down', hostile]);
+    assert.equal(down.code, 1);
+    assert.match(down.out, /^tsunagari: invalid lab name /m);
+    assert.ok(existsSync(sentinel));
+  } finally {
+    await c.remove({ force: true });
+    await run('ip', ['netns', 'del', ns]);
+  }
+});
+
+test('a netns node sees its own env: and never tsunagari\'s environment', async () => {
+  process.env.TSUNAGARI_TEST_SECRET = 'hunter2';
+  try {
+    const lab = await loadTopology(labFile(pair('zz', 'h1', '10.35.0').replace('{ kind: host, runtime: netns, interfaces: { eth1: { ipv4: 10.35.0.1/24 } } }', '{ kind: host, runtime: netns, env: { GREETING: hello }, interfaces: { eth1: { ipv4: 10.35.0.1/24 } } }')));
+    await up(ctx, lab);
+    try {
+      const r = await openLab(ctx, 'zz').exec('h1', ['env']);
+      assert.match(r.stdout, /^GREETING=hello$/m);
+      assert.doesNotMatch(r.stdout, /hunter2|TSUNAGARI_TEST_SECRET/);
+    } finally {
+      await teardown(ctx, 'zz');
+    }
+  } finally {
+    delete process.env.TSUNAGARI_TEST_SECRET;
   }
   assert.deepEqual(await snapshot(ctx, MINE), before0);
 });

@@ -5,7 +5,7 @@
 // targets naming external devices. Pure: no network, no Docker, no OVS.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { inspect } from 'node:util';
@@ -616,7 +616,7 @@ test('loading an inventory file: problems name the file as given', () => {
 function inlineTopology(body: string, name = 'lab', extraFile?: string): { file: string; dir: string } {
   const dir = mkdtempSync(path.join(tmpdir(), 'tsg-inline-'));
   const file = path.join(dir, 'dual-path.yaml');
-  symlinkSync(path.join(root, 'fixtures'), path.join(dir, 'fixtures'));   // the routers' config files
+  cpSync(path.join(root, 'fixtures/frr'), path.join(dir, 'fixtures/frr'), { recursive: true });   // the routers' config files (a copy: a symlink out of the project is refused)
   const indented = body.split('\n').map((l) => (l ? `    ${l}` : l)).join('\n');
   writeFileSync(file, `${readFileSync('topologies/dual-path.yaml', 'utf8')}\nprofiles:\n  ${name}:\n${indented}\n`);
   if (extraFile !== undefined) writeFileSync(path.join(dir, `dual-path.${name}.yaml`), extraFile);
