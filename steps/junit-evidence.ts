@@ -12,6 +12,13 @@ interface Env {
 }
 
 const xmlText = (s: string): string => s.replace(/\]\]>/g, ']]]]><![CDATA[>');
+/** Characters XML 1.0 does not allow anywhere (control bytes from command output, stray surrogates). */
+const NOT_XML = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+/** Shown as `\xNN` / `\uNNNN` text: the report stays valid XML whatever bytes a command printed. */
+export const xmlSafe = (s: string): string => s.replace(NOT_XML, (c) => {
+  const n = c.charCodeAt(0);
+  return n < 0x100 ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+});
 const attr = (s: string): string => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** Evidence text per executed scenario, in execution order: [scenario name, text]. */
@@ -48,7 +55,8 @@ export function evidenceByScenario(ndjson: string): Array<[string, string]> {
 export function addEvidenceToJunit(reportsDir: string): void {
   const junitPath = join(reportsDir, 'junit.xml');
   const msgPath = join(reportsDir, 'messages.ndjson');
-  if (!existsSync(junitPath) || !existsSync(msgPath)) return;
+  if (!existsSync(junitPath)) return;
+  if (!existsSync(msgPath)) { writeFileSync(junitPath, xmlSafe(readFileSync(junitPath, 'utf8'))); return; }
   const queue = evidenceByScenario(readFileSync(msgPath, 'utf8'));
   let xml = readFileSync(junitPath, 'utf8');
   xml = xml.replace(/<testcase\b[^>]*\bname="([^"]*)"[^>]*?(\/>|>[\s\S]*?<\/testcase>)/g, (whole: string, name: string) => {
@@ -61,5 +69,6 @@ export function addEvidenceToJunit(reportsDir: string): void {
     if (whole.includes(']]></system-out>')) return whole.replace(']]></system-out>', `${block}]]></system-out>`);
     return whole.replace('</testcase>', `  <system-out><![CDATA[${block.trimStart()}]]></system-out>\n  </testcase>`);
   });
-  writeFileSync(junitPath, xml);
+  // Also what the formatter wrote itself (failure messages quoting command output).
+  writeFileSync(junitPath, xmlSafe(xml));
 }
