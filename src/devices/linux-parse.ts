@@ -137,8 +137,32 @@ export interface ScriptStep {
 
 export const KNOWN_FORMS = 'ip [-4|-6] addr add|del ADDR dev DEV, ip [-4|-6] route add|append|del|replace|change …, ip link set [dev] DEV up|down|mtu N, nft …, sysctl -w KEY=VALUE';
 
-/** Classifies one line; undefined = no inverse known (the caller refuses the candidate). */
+/**
+ * The first character with which a shell would do more than run one command with these words: `;` `&`
+ * `|` `<` `>` `(` `)` `` ` `` and `$` (command lists, pipes, redirections, subshells, substitutions,
+ * expansions), outside single quotes (`$` and `` ` `` also inside double quotes); a backslash-escaped one is
+ * a plain character. Undefined when there is none.
+ */
+export function shellMeta(line: string): string | undefined {
+  let q: '"' | "'" | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (q === "'") { if (c === "'") q = undefined; continue; }
+    if (c === '\\') { i++; continue; }
+    if (q === '"') { if (c === '"') q = undefined; else if (c === '$' || c === '`') return c; continue; }
+    if (c === '"' || c === "'") { q = c; continue; }
+    if (/[;&|<>()`$\n]/.test(c)) return c;
+  }
+  return undefined;
+}
+
+/** Classifies one line; undefined = no inverse known (the caller refuses the candidate). Throws for a line
+ *  a shell would turn into more than the one known command (the linux driver runs lines through sh). */
 export function classify(line: string): ScriptStep | undefined {
+  const meta = shellMeta(line);
+  if (meta !== undefined) {
+    throw new Error(`shell metacharacter ${JSON.stringify(meta)} is not allowed: only single commands of the known forms run, each with a known inverse (${KNOWN_FORMS}); quote it ('…') or escape it (\\${meta}) if it is part of an argument, e.g. an nft rule`);
+  }
   const w = shellWords(line);
   if (w[0] === 'nft') return { line, kind: 'nft', family: 4, target: 'ruleset' };
   if (w[0] === 'sysctl') {

@@ -49,3 +49,14 @@ test('the dump is sorted and stable whatever order iproute2 lists things in', ()
   assert.equal(a, b);
   assert.equal(a, 'hostname h\nlink eth1 up mtu 1500\nlink lo up mtu 65536\naddress eth1 10.0.0.2/24\nroute 10.0.0.0/24 dev eth1 proto kernel src 10.0.0.2\nroute default via 10.0.0.1 dev eth1\n');
 });
+
+test('shell metacharacters never smuggle a second command past the known forms (old behaviour: ran through sh)', () => {
+  for (const [line, c] of [['ip link set eth1 up; rm -rf /', ';'], ['ip link set eth1 up && reboot', '&'], ['ip route add 10.0.0.0/8 via 10.0.0.1 | sh', '|'],
+    ['ip addr add $(id)/24 dev eth1', '$'], ['ip addr add "`id`" dev eth1', '`'], ['sysctl -w a=1 > /etc/passwd', '>'], ['nft "add table ip $x"', '$'], ['ip link set eth1 up\nreboot', '\n']] as const) {
+    assert.throws(() => classify(line), (e: Error) => e.message.startsWith(`shell metacharacter ${JSON.stringify(c)} is not allowed: only single commands of the known forms run`), line);
+  }
+  // quoted or escaped, they are plain characters of an argument (nft rules need them)
+  assert.equal(classify("nft 'add chain inet t c { type filter hook input priority 0; }'")?.kind, 'nft');
+  assert.equal(classify('nft add chain inet t c { type filter hook input priority 0 \\; }')?.kind, 'nft');
+  assert.equal(classify('ip link set dev eth1 up')?.kind, 'link');
+});
