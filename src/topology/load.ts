@@ -11,6 +11,7 @@ import {
 } from 'yaml';
 import type { z } from 'zod';
 import { UserError, UserErrors, knownList } from '../util/errors.js';
+import { visit } from 'yaml';
 import { TopologySchema } from './schema.js';
 import { validateTopology, type Problem, type YamlPath } from './validate.js';
 import { defaultLinkName, resolveTopology, type KeyOrder } from './resolve.js';
@@ -22,13 +23,45 @@ import { compileFixture } from '../dns/fixture.mjs';
 export async function loadTopology(file: string): Promise<Lab> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = readText(await readFile(file), file);
   } catch (e) {
+    if (e instanceof UserErrors || e instanceof UserError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : code === 'EACCES' ? 'permission denied' : String((e as Error).message);
     throw new UserError(`cannot read topology ${file} (${reason})`, code === 'ENOENT' ? 'topologies live in topologies/<name>.yaml' : undefined);
   }
   return parseTopology(text, file, path.dirname(path.resolve(file)));
+}
+
+/** A topology, inventory or fixture is at most this big: anything larger is not a lab description. */
+export const MAX_FILE_BYTES = 1024 * 1024;
+
+/** The file's bytes as text: refused when too big or not UTF-8, naming where the first bad byte is. */
+export function readText(buf: Buffer, file: string): string {
+  if (buf.length > MAX_FILE_BYTES) {
+    throw new UserErrors([`${file}:1:1: the file is ${buf.length} bytes; a topology is at most ${MAX_FILE_BYTES} bytes (1 MiB); hint: is this the right file?`]);
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(buf);
+  } catch {
+    const off = Math.max(0, firstBadUtf8(buf));
+    const before = buf.subarray(0, off).toString('utf8');
+    const line = before.split('\n').length;
+    const col = before.length - before.lastIndexOf('\n');
+    throw new UserErrors([`${file}:${line}:${col}: the file is not UTF-8 text (byte 0x${(buf[off] ?? 0).toString(16).padStart(2, '0')}); hint: save it as UTF-8`]);
+  }
+}
+
+/** Offset of the first byte that does not start or continue a UTF-8 sequence (-1: none found). */
+function firstBadUtf8(b: Buffer): number {
+  for (let i = 0; i < b.length;) {
+    const c = b[i]!;
+    const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : (c & 0xf0) === 0xe0 ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+    if (n < 0) return i;
+    for (let k = 1; k <= n; k++) if (i + k >= b.length || (b[i + k]! & 0xc0) !== 0x80) return i;
+    i += n + 1;
+  }
+  return -1;
 }
 
 /**
@@ -81,7 +114,9 @@ export function parseYaml(text: string, fileName: string, what = 'lab'): { doc: 
     return `${fileName}:${line}:${col}`;
   };
   if (doc.errors.length > 0) {
-    throw new UserErrors(doc.errors.map((e) => `${at(e.pos[0])}: YAML syntax error: ${yamlMessage(e.code, e.message, text, e.pos[0])}`));
+    // The first error only: what the parser says after it (a tab, a second document) is follow-on noise.
+    const e = doc.errors[0]!;
+    throw new UserErrors([`${at(e.pos[0])}: YAML syntax error: ${yamlMessage(e.code, e.message, text, e.pos[0])}`]);
   }
   if (doc.contents === null) {
     throw new UserErrors([what === 'lab' ? `${fileName}:1:1: lab: the file is empty; hint: a lab needs at least name: and nodes:` : `${fileName}:1:1: ${what}: the file is empty`]);
@@ -90,12 +125,20 @@ export function parseYaml(text: string, fileName: string, what = 'lab'): { doc: 
   try {
     raw = doc.toJS({ maxAliasCount: 1000 });
   } catch (e) {
+    // An alias bomb (aliases of aliases expanding to millions of nodes): point at the first alias.
+    let first: number | undefined;
+    visit(doc, { Alias(_k, node) { first = node.range?.[0]; return visit.BREAK; } });
+    if (/alias/i.test((e as Error).message) && first !== undefined) {
+      throw new UserErrors([`${at(first)}: YAML aliases here expand too far (more than 1000 nodes: an alias bomb); hint: write the values out instead of nesting aliases`]);
+    }
     throw new UserErrors([`${at(doc.contents.range[0])}: YAML error: ${(e as Error).message}`]);
   }
   return { doc, lines: lineCounter, raw };
 }
 
 function yamlMessage(code: string, message: string, text: string, offset: number): string {
+  if (code === 'MULTIPLE_DOCS') return 'a second YAML document starts here (---); a file holds one lab; hint: remove it, or put the second lab in a file of its own';
+  if (code === 'TAB_AS_INDENT') return 'a tab indents this line; YAML indents with spaces only; hint: replace the tabs with spaces';
   if (code === 'DUPLICATE_KEY') {
     const key = /^("[^"\n]*"|'[^'\n]*'|[^:\n]+?)\s*:/.exec(text.slice(offset))?.[1];
     if (key !== undefined) return `duplicate key ${key.startsWith("'") || key.startsWith('"') ? key : `'${key}'`} (a key may appear only once in a map)`;
@@ -254,7 +297,9 @@ function issueProblems(iss: Issue, prefix: YamlPath, raw: unknown, out: Problem[
     case 'invalid_value': {
       const known = iss.values.map(String);
       const name = field || 'value';
-      out.push({ path: p, object, message: `unknown ${name} ${show(value)}; known: ${knownList(known)}` });
+      out.push({ path: p, object, message: value === undefined
+        ? `${name} is missing; known: ${knownList(known)}`
+        : `unknown ${name} ${show(value)}; known: ${knownList(known)}` });
       return;
     }
     case 'invalid_union': {

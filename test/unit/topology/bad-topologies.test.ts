@@ -31,3 +31,11 @@ for (const f of files) {
     });
   });
 }
+
+test('a file over 1 MiB is refused before it is parsed, naming its size', async () => {
+  const { readText, MAX_FILE_BYTES } = await import('../../../src/topology/load.js');
+  const big = Buffer.alloc(MAX_FILE_BYTES + 1, 0x61);
+  assert.throws(() => readText(big, 'big.yaml'), (e: unknown) => e instanceof UserErrors
+    && e.message === `big.yaml:1:1: the file is ${MAX_FILE_BYTES + 1} bytes; a topology is at most ${MAX_FILE_BYTES} bytes (1 MiB); hint: is this the right file?`);
+  assert.equal(readText(Buffer.from('name: ok\n'), 'ok.yaml'), 'name: ok\n');
+});
