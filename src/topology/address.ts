@@ -137,3 +137,21 @@ export function ipKey(ip: Ip): string {
 export function formatNetwork(c: Cidr): string {
   return `${formatIp(c.family, networkOf(c))}/${c.prefix}`;
 }
+
+/** Why an address cannot be an interface's own address in a lab: loopback (except on `lo`), multicast,
+ *  unspecified, limited broadcast; undefined when it can. */
+export function specialAddress(ip: Ip, onLoopback: boolean): string | undefined {
+  const v = ip.value;
+  if (ip.family === 4) {
+    if (v === 0n) return 'the unspecified address';
+    if (v === 0xffffffffn) return 'the limited broadcast address';
+    if (v >> 24n === 127n && !onLoopback) return 'a loopback address (127.0.0.0/8 belongs to lo)';
+    if (v >> 28n === 0xen) return 'a multicast address (224.0.0.0/4)';
+    if (v >> 24n === 0n) return 'in 0.0.0.0/8 ("this network", never a host\'s address)';
+    return undefined;
+  }
+  if (v === 0n) return 'the unspecified address';
+  if (v === 1n && !onLoopback) return 'the loopback address (::1 belongs to lo)';
+  if (v >> 120n === 0xffn) return 'a multicast address (ff00::/8)';
+  return undefined;
+}

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { knownList } from '../util/errors.js';
 import { KINDS, kindsForRuntime } from './kinds.js';
 import {
-  broadcastOf, familyName, formatIp, formatNetwork, hostBitsSet, inSubnet, ipKey, networkOf, parseCidr, parseIp,
+  broadcastOf, familyName, formatIp, formatNetwork, hostBitsSet, inSubnet, ipKey, networkOf, parseCidr, parseIp, specialAddress,
   type Cidr,
 } from './address.js';
 import {
@@ -102,7 +102,12 @@ export function validateTopology(raw: RawTopology, ctx: ValidateContext): Proble
         asList(value).forEach((text, j) => {
           const p = Array.isArray(value) ? at('interfaces', ifName, field, j) : at('interfaces', ifName, field);
           const c = parseCidr(text)!;
-          if (fam === 4 && c.prefix <= 30) {
+          const special = specialAddress(c, ifName === 'lo');
+          if (special) add(p, iobj, `address ${text} is ${special}; it cannot work as an interface address; hint: use a unicast address of the lab's own subnets`);
+          if (fam === 6 && ifc?.mtu !== undefined && ifc.mtu < 1280) {
+            add(p, iobj, `address ${text} needs IPv6, which needs an MTU of at least 1280 (this interface has mtu ${ifc.mtu}); hint: raise mtu: to 1280 or more, or drop the IPv6 address`);
+          }
+          if (!special && fam === 4 && c.prefix <= 30) {
             if (c.value === networkOf(c)) add(p, iobj, `address ${text} is the network address of its subnet; hint: use a host address such as ${hostExample(c)}`);
             else if (c.value === broadcastOf(c)) add(p, iobj, `address ${text} is the broadcast address of its subnet`);
           }
@@ -132,7 +137,13 @@ export function validateTopology(raw: RawTopology, ctx: ValidateContext): Proble
       const own = addrs.find((a) => a.cidr.family === ip.family && a.cidr.value === ip.value);
       if (own) { add(p, o, `${field} ${text} is this node's own address (interface ${own.iface})`); return; }
       const pool = dev === undefined ? addrs : addrs.filter((a) => a.iface === dev);
-      if (pool.some((a) => inSubnet(ip, a.cidr))) return;
+      const home = pool.find((a) => inSubnet(ip, a.cidr));
+      if (home) {
+        if (ip.family === 4 && home.cidr.prefix <= 30 && (ip.value === networkOf(home.cidr) || ip.value === broadcastOf(home.cidr))) {
+          add(p, o, `${field} ${text} is the ${ip.value === networkOf(home.cidr) ? 'network' : 'broadcast'} address of ${formatNetwork(home.cidr)} (interface ${home.iface}), not a host; hint: use the router's address in that subnet`);
+        }
+        return;
+      }
       const fam = familyName(ip.family);
       const subnets = pool.filter((a) => a.cidr.family === ip.family).map((a) => `${a.iface}: ${formatNetwork(a.cidr)}`);
       const where = dev === undefined ? 'any subnet of this node' : `a subnet of interface ${dev}`;
