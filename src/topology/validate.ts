@@ -219,6 +219,7 @@ export function validateTopology(raw: RawTopology, ctx: ValidateContext): Proble
 
   // ---- links -----------------------------------------------------------------------------------
   const names = new Map<string, number>();
+  const tunnels = new Map<string, string>();  // remote VTEP + vni + dstport → link name
   const ifaceUse = new Map<string, string>();  // `node:iface` → link name
   const portUse = new Map<string, string>();   // `switch:port` → link name
 
@@ -266,7 +267,16 @@ export function validateTopology(raw: RawTopology, ctx: ValidateContext): Proble
       }
     });
 
-    if (l.type === 'vxlan') validateVxlan(raw, l, i, eps, endpointsOk, obj, at, add);
+    if (l.type === 'vxlan') {
+      validateVxlan(raw, l, i, eps, endpointsOk, obj, at, add);
+      // Two tunnels to one remote VTEP on one VNI and port are one tunnel: the kernel refuses the second.
+      if (l.remote !== undefined && l.vni !== undefined) {
+        const key = `${ipKey(parseIp(l.remote)!)} ${l.vni} ${l.dstport ?? 4789}`;
+        const prev = tunnels.get(key);
+        if (prev !== undefined) add(at('vni'), obj, `vni ${l.vni} to remote ${l.remote} on UDP port ${l.dstport ?? 4789} is already used by link ${prev}; hint: give one of them another vni (or dstport)`);
+        else tunnels.set(key, name);
+      }
+    }
     else validateVeth(raw, l, eps, endpointsOk, obj, at, add);
   });
 
