@@ -3,6 +3,7 @@
 // ProxyCommand), so the session really crosses the node's mgmt0 — and to external devices by address.
 // Host keys are always verified (the lab's pinned key, a fingerprint, or known_hosts); credentials come from
 // the lab's own key, the environment or an SSH agent, live only inside the connect call, and are never printed.
+import { addSecret } from '../util/redact.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -40,7 +41,11 @@ export interface SessionTimeouts {
 /** A credential that cannot be printed by accident: inspect, String() and JSON show `[secret]`. */
 export class Secret {
   readonly #value: string | Buffer;
-  constructor(value: string | Buffer) { this.#value = value; }
+  constructor(value: string | Buffer) {
+    this.#value = value;
+    // Never in a report or a log: every occurrence is shown as *** (util/redact.ts).
+    if (typeof value === 'string') addSecret(value);
+  }
   reveal(): string | Buffer { return this.#value; }
   toString(): string { return '[secret]'; }
   toJSON(): string { return '[secret]'; }

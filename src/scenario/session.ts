@@ -4,6 +4,7 @@
 import type { ExternalLink, Link } from '../topology/types.js';
 import type { RunningLab } from '../lab/running.js';
 import { baseName } from '../topology/instance.js';
+import { addSecretEnv } from '../util/redact.js';
 import { UserError, knownList } from '../util/errors.js';
 import { mapLimit } from '../util/exec.js';
 import { nsRun } from '../fabric/host.js';
@@ -52,6 +53,8 @@ export class Scenario {
     }
     const { running, first } = await this.pool.ensure(lab);
     this.lab = running;
+    // Node env: values with secret names never show in reports (util/redact.ts).
+    for (const n of running.lab.nodes) addSecretEnv(n.env);
     if (first) await this.attach(topologySvg(running.lab), 'image/svg+xml');
   }
 
