@@ -6,6 +6,7 @@ import { join, relative, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../src/util/errors.js';
 import { addEvidenceToJunit } from './junit-evidence.js';
+import { nearestPhrase } from './suggest.js';
 import { describeHolder, tryLease } from '../src/util/lease.js';
 
 export interface TestOptions {
@@ -85,12 +86,57 @@ async function runCucumberInto(o: TestOptions, paths: string[], reports: string)
   }, { cwd: o.cwd });
   // Count the scenarios the run selected: a filter that selects none is a mistake, not a pass.
   let selected = 0;
-  const { success } = await runCucumber(runConfiguration, { cwd: o.cwd }, (m) => { if (m.testCase) selected++; });
+  const undefinedSteps = new UndefinedSteps();
+  const { success } = await runCucumber(runConfiguration, { cwd: o.cwd }, (m) => { if (m.testCase) selected++; undefinedSteps.see(m); });
   addEvidenceToJunit(resolve(o.cwd, reports));
+  // Cucumber offers JavaScript snippets for a step nothing matched; a network engineer wants the phrase.
+  for (const line of undefinedSteps.report()) process.stderr.write(`${line}\n`);
   if (success && selected === 0) {
     const filters = [o.tags ? `--tags ${JSON.stringify(o.tags)}` : '', ...(o.name ?? []).map((n) => `--name ${JSON.stringify(n)}`)].filter(Boolean);
     throw new UserError(`no scenario was selected in ${paths.join(' ')}${filters.length ? ` by ${filters.join(' ')}` : ''}: nothing was tested`,
       filters.length ? 'check the tag expression or name (tags keep their @ and are case-sensitive)' : 'give .feature files that contain scenarios');
   }
   return success;
+}
+
+/** Steps no definition matched, with where they are and the nearest phrase of the vocabulary. */
+class UndefinedSteps {
+  private steps = new Map<string, { uri: string; line: number; keyword: string }>();   // gherkin step id → where
+  private pickleSteps = new Map<string, { uri: string; text: string; astId: string }>();
+  private testSteps = new Map<string, string>();                                          // test step id → pickle step id
+  private found = new Map<string, string>();                                              // "uri:line" → message
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  see(m: any): void {
+    if (m.gherkinDocument) {
+      const uri = m.gherkinDocument.uri as string;
+      const walk = (children: Array<Record<string, any>> = []): void => {
+        for (const c of children) {
+          const sc = c.scenario ?? c.background;
+          for (const st of sc?.steps ?? []) this.steps.set(st.id, { uri, line: st.location.line, keyword: String(st.keyword).trim() });
+          if (c.rule) walk(c.rule.children);
+        }
+      };
+      walk(m.gherkinDocument.feature?.children);
+    } else if (m.pickle) {
+      for (const st of m.pickle.steps) this.pickleSteps.set(st.id, { uri: m.pickle.uri, text: st.text, astId: st.astNodeIds[0] });
+    } else if (m.testCase) {
+      for (const t of m.testCase.testSteps) if (t.pickleStepId) this.testSteps.set(t.id, t.pickleStepId);
+    } else if (m.testStepFinished?.testStepResult?.status === 'UNDEFINED') {
+      const ps = this.pickleSteps.get(this.testSteps.get(m.testStepFinished.testStepId) ?? '');
+      if (!ps) return;
+      const at = this.steps.get(ps.astId);
+      const where = `${ps.uri}${at ? `:${at.line}` : ''}`;
+      if (this.found.has(where)) return;
+      const s = nearestPhrase(ps.text);
+      const ja = s?.lang === 'ja';
+      this.found.set(where, `undefined step at ${where}: ${at?.keyword ?? ''} ${ps.text}`.replace(/: {2}/, ': ') + (s
+        ? `\n  ${ja ? '近いフレーズ' : 'nearest phrase'}: ${s.phrase}   (${ja ? '例' : 'e.g.'} ${s.example})`
+        : `\n  no phrase of the vocabulary is close; the whole vocabulary is in tsunagari's docs/steps.md`));
+    }
+  }
+
+  report(): string[] {
+    return [...this.found.values()];
+  }
 }

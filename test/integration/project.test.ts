@@ -91,3 +91,22 @@ test('a tag filter that selects no scenario is an error, not a pass (old behavio
   assert.match(r.stderr, /^tsunagari: no scenario was selected in features by --tags "@nightly": nothing was tested; hint: check the tag expression or name/m);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
 });
+
+test('undefined steps, English and Japanese: each named with file:line and the nearest phrase of the vocabulary', async () => {
+  const dir = project(`Feature: typos
+  Scenario: english
+    Then pc1 can reech pc2
+`);
+  writeFileSync(join(dir, 'features', 'ja.feature'), `# language: ja
+機能: 誤字
+  シナリオ: 日本語
+    ならば pc1 から pc2 に到達できろ
+  シナリオ: 遠い
+    ならば 月は緑のチーズでできている
+`);
+  const r = await run(process.execPath, [BIN, 'test', '--no-setup', '--format', 'summary'], { cwd: dir, timeoutMs: 120000 });
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stderr, /undefined step at features\/mini\.feature:3: Then pc1 can reech pc2\n  nearest phrase: \{host\} can reach \{target\}   \(e\.g\. Then client can reach dns\)/);
+  assert.match(r.stderr, /undefined step at features\/ja\.feature:4: ならば pc1 から pc2 に到達できろ\n  近いフレーズ: \{host\} から \{target\} に到達できる/);
+  assert.match(r.stderr, /undefined step at features\/ja\.feature:6: ならば 月は緑のチーズでできている\n  no phrase of the vocabulary is close/);
+});
