@@ -18,6 +18,21 @@ export const DEVICE_DIR = '/var/tmp/tsunagari';
  *   revert.state  `armed <epoch>` → `reverting <epoch>` → `reverted <exit code> <epoch>`
  *   revert.log    the revert script's output
  */
+/**
+ * A shell command making `dir` the session user's private folder, or failing (exit 4) saying why: it is
+ * created 0700 with umask 077, and refused when it is a symbolic link or is not owned by the user with
+ * mode 0700 — on a shared device another local user could otherwise plant the script the timer runs as root.
+ */
+export function privateDirCommand(dir: string): string {
+  const D = shq(dir);
+  return `umask 077 && if [ -L ${D} ]; then echo "${dir} is a symbolic link: refusing it" >&2; exit 4; fi; mkdir -m 700 ${D} 2>/dev/null; ` +
+    `if [ -d ${D} ] && [ ! -L ${D} ] && [ "$(stat -c %u:%a ${D})" = "$(id -u):700" ]; then :; else ` +
+    `echo "${dir} is not a private folder of $(id -un) (owner:mode $(stat -c %U:%a ${D} 2>/dev/null || echo missing)): refusing to keep the revert script there" >&2; exit 4; fi`;
+}
+
+/** How test doubles recognise privateDirCommand. */
+export const PRIVATE_DIR_RE = /^umask 077 && if \[ -L /;
+
 export class RevertTimer {
   constructor(readonly dir: string = DEVICE_DIR) {}
 
@@ -39,7 +54,7 @@ export class RevertTimer {
       'echo "reverted $? $(date +%s)" > "$0/revert.state"',
     ].join('; ');
     return [
-      `mkdir -p ${D}`,
+      privateDirCommand(this.dir),
       // a timer alive (not a zombie nobody reaped) and no lock taken: someone's commit-confirm is pending
       `p=$(cat ${D}/timer.pid 2>/dev/null); if [ -n "$p" ] && [ ! -d ${D}/confirm.lock ] && kill -0 "$p" 2>/dev/null && ! grep -qs '^[0-9]* ([^)]*) Z' /proc/"$p"/stat; then echo "pending $p"; exit 3; fi`,
       `for f in ${D}/*.next; do [ -e "$f" ] && mv -f "$f" "\${f%.next}"; done`,

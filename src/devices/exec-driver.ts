@@ -8,7 +8,7 @@ import { cutScript, cutTable } from '../lab/outage-inject.js';
 import { LOST_ETHERTYPE } from '../lab/impair.js';
 import { MissingCapability } from './types.js';
 import { CommandRejected, CommitReverted, ConfirmTimeout, DriverStateError, RollbackMismatch, fmtMs } from './errors.js';
-import { DEVICE_DIR, RevertTimer, awaitRevert, checkManagement, closeQuietly } from './confirm.js';
+import { DEVICE_DIR, RevertTimer, awaitRevert, privateDirCommand, checkManagement, closeQuietly } from './confirm.js';
 import { runChecked, writeDeviceFile, shq, sleep, within } from './remote.js';
 import { unifiedDiff } from './diff.js';
 
@@ -207,7 +207,7 @@ export abstract class ExecDriver implements Driver {
     const seconds = opts.confirmSeconds ?? this.opts.defaultConfirmSeconds ?? DEFAULT_CONFIRM_SECONDS;
     if (seconds > 0) this.require('commit-confirm');
     const t0 = Date.now();
-    await this.run(`mkdir -p ${shq(this.dir)}`);
+    await this.run(privateDirCommand(this.dir));
     const point = await this.restorePoint();
     // prepared as *.next; the arm promotes them only if no other commit-confirm is pending on the device
     await writeDeviceFile(this.s, `${this.dir}/revert.sh.next`, this.revertScript(point));

@@ -6,6 +6,7 @@ import type { Capability, Facts, Neighbour, Route, SessionFactory } from './type
 import { ExecDriver, type ExecDriverOptions, type RestorePoint } from './exec-driver.js';
 import { CommandRejected } from './errors.js';
 import { shq, writeDeviceFile } from './remote.js';
+import { privateDirCommand } from './confirm.js';
 import { unifiedDiff } from './diff.js';
 import { cleanFrrConfig, frrReloadError, mergeFrrConfig, normalFrrConfig } from './frr-config.js';
 import { parseFrrBfdPeers, parseFrrBgpSummary, parseFrrInterfaces, parseFrrOspfNeighbours, parseFrrRoutes, parseFrrVersion } from './frr-parse.js';
@@ -74,7 +75,7 @@ export class FrrDriver extends ExecDriver {
   // ---- candidate ---------------------------------------------------------------------------------
   protected async stage(config: string, mode: 'replace' | 'merge'): Promise<string> {
     const text = mode === 'replace' ? cleanFrrConfig(config) : mergeFrrConfig(await this.runningConfig(), config);
-    await this.run(`mkdir -p ${shq(this.dir)}`);
+    await this.run(privateDirCommand(this.dir));
     await writeDeviceFile(this.s, this.candidateFile, text);
     // vtysh parses the whole file (`vtysh -m -f`): a typo is refused now, with vtysh's words, not at commit.
     const r = await this.s.exec(`${this.reload} --test ${shq(this.candidateFile)}`, { timeoutMs: 60_000 });

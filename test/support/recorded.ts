@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import type { ExecResult, SshSession } from '../../src/devices/types.js';
 import { WRITE_FILE_RE } from '../../src/devices/remote.js';
+import { PRIVATE_DIR_RE } from '../../src/devices/confirm.js';
 
 export interface RecordedCommand { command: string; file: string; code?: number; stderr?: string; }
 
@@ -48,7 +49,7 @@ export class ReplaySession implements SshSession {
       this.files.set(path, (w[2] === '>>' ? this.files.get(path) ?? '' : '') + data);
       return { code: 0, stdout: '', stderr: '' };
     }
-    if (/^(mkdir -p|rm -f|chmod) /.test(command)) return { code: 0, stdout: '', stderr: '' };
+    if (/^(mkdir -p|rm -f|chmod) /.test(command) || (PRIVATE_DIR_RE.test(command) && !command.includes('\n'))) return { code: 0, stdout: '', stderr: '' };
     const r = this.recorded.get(command);
     if (!r) {
       throw new Error(`no recording of \`${command}\` in ${this.dir}; recorded: ${[...this.recorded.keys()].join(' | ') || '(none)'}`);
@@ -177,7 +178,7 @@ export class RecordingSession implements SshSession {
 
   async exec(command: string, opts?: { timeoutMs?: number }): Promise<ExecResult> {
     const r = await this.inner.exec(command, opts);
-    if (WRITE_FILE_RE.test(command) || /^(mkdir -p|rm -f|chmod) /.test(command)) return r;
+    if (WRITE_FILE_RE.test(command) || /^(mkdir -p|rm -f|chmod) /.test(command) || (PRIVATE_DIR_RE.test(command) && !command.includes('\n'))) return r;
     const file = slug(command);
     const entry: RecordedCommand = { command, file, ...(r.code ? { code: r.code } : {}), ...(r.stderr.trim() ? { stderr: r.stderr } : {}) };
     const i = this.cmds.findIndex((c) => c.command === command);

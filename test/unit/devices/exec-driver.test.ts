@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { FrrDriver, FRR_COMMANDS } from '../../../src/devices/frr.js';
 import { CommandRejected, CommitReverted, DriverStateError } from '../../../src/devices/errors.js';
 import { WRITE_FILE_RE } from '../../../src/devices/remote.js';
+import { PRIVATE_DIR_RE } from '../../../src/devices/confirm.js';
 import type { ExecResult, SessionFactory, SshSession } from '../../../src/devices/types.js';
 
 const BASE = 'frr version 8.4.4\nfrr defaults traditional\nhostname r1\nservice integrated-vtysh-config\n!\nrouter ospf\n ospf router-id 10.0.0.1\nexit\n!\n';
@@ -38,7 +39,7 @@ class FakeFrr {
     const ok = (stdout = ''): ExecResult => ({ code: 0, stdout, stderr: '' });
     const w = WRITE_FILE_RE.exec(cmd);
     if (w) { this.files.set(w[3]!, (w[2] === '>>' ? this.files.get(w[3]!) ?? '' : '') + Buffer.from(w[1]!, 'base64').toString()); return ok(); }
-    if (/^(mkdir -p|rm -f) \S+$/.test(cmd) || (cmd.startsWith('rm -f ') && !cmd.includes('apply.rc'))) return ok();
+    if ((PRIVATE_DIR_RE.test(cmd) && !cmd.includes('\n')) || /^rm -f \S+$/.test(cmd) || (cmd.startsWith('rm -f ') && !cmd.includes('apply.rc'))) return ok();
     if (cmd === FRR_COMMANDS.running) return ok(`Building configuration...\n\nCurrent configuration:\n!\n${this.running}end\n`);
     if (cmd === FRR_COMMANDS.version) return ok('FRRouting 8.4.4 (r1) on Linux(6.1.0).\n');
     if (cmd.includes('frr-reload.py --test')) return ok();
@@ -206,4 +207,35 @@ test('management lost and the device never answers again: CommitReverted (not se
   await assert.rejects(d.commit({ confirmSeconds: 1 }), (e: unknown) =>
     e instanceof CommitReverted && !e.reverted && /the device did not answer again/.test(e.message) && /revert timer runs on the device itself/.test(e.message));
   assert.ok(Date.now() - t0 < 6000, `bounded: ${Date.now() - t0} ms`);
+});
+
+test('the device folder for revert scripts: created 0700; a symlink, a wider mode or another owner is refused (sh, for real)', async () => {
+  const { privateDirCommand } = await import('../../../src/devices/confirm.js');
+  const { mkdtempSync, mkdirSync, symlinkSync, statSync, chmodSync, chownSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { run } = await import('../../../src/util/exec.js');
+  const base = mkdtempSync(join(tmpdir(), 'tsunagari-devdir-'));
+  const sh = (dir: string) => run('sh', ['-c', privateDirCommand(dir)]);
+  const fresh = join(base, 'fresh');
+  assert.equal((await sh(fresh)).code, 0);
+  assert.equal(statSync(fresh).mode & 0o777, 0o700);
+  assert.equal((await sh(fresh)).code, 0, 'again: it is ours and private');
+  const link = join(base, 'link');
+  symlinkSync(fresh, link);
+  const l = await sh(link);
+  assert.equal(l.code, 4);
+  assert.match(l.stderr, /link is a symbolic link: refusing it/);
+  const wide = join(base, 'wide');
+  mkdirSync(wide);
+  chmodSync(wide, 0o777);
+  const w = await sh(wide);
+  assert.equal(w.code, 4);
+  assert.match(w.stderr, /wide is not a private folder of \S+ \(owner:mode \S+:777\): refusing to keep the revert script there/);
+  if (process.getuid?.() === 0) {
+    const other = join(base, 'other');
+    mkdirSync(other, { mode: 0o700 });
+    chownSync(other, 65534, 65534);
+    assert.equal((await sh(other)).code, 4, 'a folder another user owns');
+  }
 });
