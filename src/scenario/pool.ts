@@ -77,12 +77,21 @@ export class LabPool {
     let files: string[] = [];
     try { files = readdirSync(this.dir).filter((f) => /\.ya?ml$/.test(f) && !looksLikeInventory(f)); } catch { /* no folder */ }
     const names: string[] = [];
+    const broken: string[] = [];
     for (const f of files) {
+      const shown = relative(process.cwd(), join(this.dir, f));
       try {
-        const lab = await loadTopology(relative(process.cwd(), join(this.dir, f)));
+        const lab = await loadTopology(shown);
         if (lab.name === name) return { file: join(this.dir, f), lab };
         names.push(lab.name);
-      } catch { names.push(f.replace(/\.ya?ml$/, '')); }
+      } catch (e) {
+        // A file that does not load may be the lab asked for: say so, with its first problem.
+        broken.push(`${shown} (${(e as Error).message.split('\n')[0]!.replace(`${shown}:`, 'line ')})`);
+      }
+    }
+    if (broken.length) {
+      throw new UserError(`unknown lab ${name}; known: ${knownList(names)}; and ${broken.length === 1 ? 'this topology does' : 'these topologies do'} not load, so ${broken.length === 1 ? 'it' : 'one of them'} may be lab ${name}: ${broken.join('; ')}`,
+        `fix ${broken.length === 1 ? 'it' : 'them'} (\`tsunagari validate ${relative(process.cwd(), this.dir) || '.'}/*.yaml\`)`);
     }
     throw new UserError(`unknown lab ${name}; known: ${knownList(names)}`,
       files.length ? `labs are the topology files in ${relative(process.cwd(), this.dir) || '.'}/` : `put ${name}.yaml into ${relative(process.cwd(), this.dir) || this.dir}/`);

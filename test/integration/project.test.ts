@@ -110,3 +110,23 @@ test('undefined steps, English and Japanese: each named with file:line and the n
   assert.match(r.stderr, /undefined step at features\/ja\.feature:4: ならば pc1 から pc2 に到達できろ\n  近いフレーズ: \{host\} から \{target\} に到達できる/);
   assert.match(r.stderr, /undefined step at features\/ja\.feature:6: ならば 月は緑のチーズでできている\n  no phrase of the vocabulary is close/);
 });
+
+test('feature mistakes, each one clear line: an unknown @ラボ tag, an unknown lab beside a broken topology (named), a missing feature path', async () => {
+  const dir = project(`# language: ja
+@ラボ:minii
+機能: タグの誤字
+  シナリオ: 誤字
+    ならば pc1 から pc2 に到達できる
+`);
+  const r = await run(process.execPath, [BIN, 'test', '--no-setup', '--format', 'summary'], { cwd: dir, timeoutMs: 120000 });
+  assert.equal(r.code, 1);
+  assert.match(r.stdout + r.stderr, /unknown lab minii; known: mini/);
+  writeFileSync(join(dir, 'topologies', 'other.yaml'), 'name: minii\nnodes:\n  a: { kind: hots }\n');
+  const b = await run(process.execPath, [BIN, 'test', '--no-setup', '--format', 'summary'], { cwd: dir, timeoutMs: 120000 });
+  assert.equal(b.code, 1);
+  assert.match(b.stdout + b.stderr, /unknown lab minii; known: mini; and this topology does not load, so it may be lab minii: topologies\/other\.yaml \(line 3:/);
+  const m = await run(process.execPath, [BIN, 'test', '--no-setup', 'features/nope.feature'], { cwd: dir, timeoutMs: 120000 });
+  assert.equal(m.code, 1);
+  assert.match(m.stderr, /^tsunagari: cannot find features\/nope\.feature \(in .*\); hint: give \.feature files or folders/m);
+  for (const x of [r, b, m]) assert.doesNotMatch(x.stderr, /\n\s+at /, 'no stack trace');
+});
