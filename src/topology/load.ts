@@ -76,7 +76,8 @@ export function parseTopology(text: string, fileName: string, dir: string): Lab 
   const parsed = TopologySchema.safeParse(raw);
   if (!parsed.success) throw where.errors(schemaProblems(parsed.error.issues, raw));
 
-  const problems = validateTopology(parsed.data, { dir: absDir, displayDir: path.dirname(fileName), exists: existsSync, inspect: inspectPath, projectRoots: projectRoots(absDir) });
+  const problems = validateTopology(parsed.data, { dir: absDir, displayDir: path.dirname(fileName), exists: existsSync, inspect: inspectPath, projectRoots: projectRoots(absDir),
+    sysctlExists: (p) => existsSync(path.join('/proc/sys', p)) });
   if (problems.length > 0) throw where.errors(problems);
 
   const lab = resolveTopology(parsed.data, {

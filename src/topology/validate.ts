@@ -35,6 +35,24 @@ export interface ValidateContext {
   inspect?: (absPath: string) => { real: string; kind: 'file' | 'dir' | 'socket' | 'device' | 'other' } | undefined;
   /** Folders files may come from (real paths): the topology's repository, or its folder and the one above. */
   projectRoots?: string[];
+  /** Does /proc/sys/<path> exist on this machine? Absent = sysctl names are not checked against the kernel. */
+  sysctlExists?: (path: string) => boolean;
+}
+
+/** Sysctls a container may set besides net.* (IPC namespace); a netns node holds only net.*. */
+const IPC_SYSCTL = /^(kernel\.(msgmax|msgmnb|msgmni|sem|shmall|shmmax|shmmni|shm_rmid_forced)|fs\.mqueue\.)/;
+
+/** Why a node cannot set this sysctl ('' = fine). Names are written with dots (net.ipv4.ip_forward). */
+function sysctlProblem(key: string, runtime: string, ctx: ValidateContext): string {
+  const k = key.replace(/\//g, '.');
+  if (!k.startsWith('net.') && !(runtime === 'docker' && IPC_SYSCTL.test(k))) {
+    return `${key} is not per node: only net.* sysctls belong to a node's network namespace${runtime === 'docker' ? ' (and kernel.msg*/sem/shm*, fs.mqueue.* to a container\'s IPC namespace)' : ''}; it would change the whole machine; hint: set it on the machine, or leave it out`;
+  }
+  // Interface-specific keys exist on the machine under conf.all / neigh.default: check the family exists.
+  const m = /^net\.(ipv4|ipv6|core)\.(.+)$/.exec(k);
+  if (!m || !ctx.sysctlExists) return '';
+  const rest = m[2]!.replace(/^(conf|neigh)\.[^.]+\./, (_x, g: string) => `${g}.${g === 'conf' ? 'all' : 'default'}.`);
+  return ctx.sysctlExists(`net/${m[1]}/${rest.replace(/\./g, '/')}`) ? '' : `unknown sysctl ${key} (this kernel has no /proc/sys/net/${m[1]}/${rest.replace(/\./g, '/')}); hint: check the spelling (\`sysctl -a\` lists what this kernel has)`;
 }
 
 /** Why a file a topology names may not be used ('' = fine): outside the project, or a socket/device to mount. */
@@ -90,6 +108,12 @@ export function validateTopology(raw: RawTopology, ctx: ValidateContext): Proble
     if (runtime === 'netns') {
       if (n.image !== undefined) add(at('image'), obj, 'image needs runtime docker (a netns node is a bare network namespace, no filesystem)', true);
       if (n.files !== undefined && n.files.length > 0) add(at('files'), obj, 'files need runtime docker (a netns node is a bare network namespace, no filesystem)', true);
+    }
+
+    // sysctls: only what a node's own namespaces hold, and (for net.ipv4/ipv6/core) names this kernel knows
+    for (const key of Object.keys(n.sysctls ?? {})) {
+      const why = sysctlProblem(key, runtime, ctx);
+      if (why) add(at('sysctls', key), `${obj}, sysctl ${key}`, why, true);
     }
 
     // interfaces: addresses, MACs

@@ -320,3 +320,14 @@ test('address helpers: strict parsing and canonical forms', () => {
   assert.equal(cidrProblem('2001:db8::1/64', 6), null);
   assert.equal(cidrProblem('10.0.0.1', 4), "'10.0.0.1' has no prefix length; hint: write it as 10.0.0.1/24");
 });
+
+test('a 300-node lab on one switch validates and resolves (names within IFNAMSIZ, addresses all distinct)', () => {
+  const lines = ['name: campus', 'runtime: netns', 'nodes:'];
+  for (let i = 0; i < 300; i++) lines.push(`  h${i}: { kind: host, interfaces: { eth1: { ipv4: 10.${Math.floor(i / 250)}.${i % 250}.1/16 } } }`);
+  lines.push('switches: { core: {} }', 'links:');
+  for (let i = 0; i < 300; i++) lines.push(`  - endpoints: [h${i}:eth1, core]`);
+  const lab = parseTopology(lines.join('\n') + '\n', 'campus.yaml', '.');
+  assert.equal(lab.nodes.length, 300);
+  assert.equal(new Set(lab.links.map((l) => (l.type === 'switch' ? l.hostIf : ''))).size, 300);
+  assert.ok(lab.links.every((l) => l.type === 'switch' && l.hostIf.length <= 15));
+});
