@@ -109,11 +109,12 @@ export class LabPool {
       entry.file = file;
       const reused = this.reuse === 'never' ? undefined : await this.reuseKept(lab, file);
       if (reused) return reused;
-      // A killed run may have left its changes on the profile's external devices: put them back first.
       const one = singular(lab);
       let claim: { lab: Lab; lease: Lease };
       if (one) {
-        const wait = Number(process.env.TSUNAGARI_LEASE_WAIT ?? 600) * 1000;
+        // Bounded whatever the variable says (a typo must not mean "wait forever").
+        const w = Number(process.env.TSUNAGARI_LEASE_WAIT ?? 600);
+        const wait = (Number.isFinite(w) && w >= 0 ? Math.min(w, 86_400) : 600) * 1000;
         const lease = await waitForLab(lab.name, `run ${this.run}`, wait, this.log, one);
         try {
           const old = Ledger.read(lab.name);
@@ -128,6 +129,7 @@ export class LabPool {
             this.log(`lab ${name}: removing what an interrupted run (${old.data.run}) left behind`);
             await teardown(this.ctx, name, { ledger: old, keepLease: true });
           }
+          // A killed run may have left its changes on the profile's external devices: put them back first.
           for (const r of await restoreDevices(name)) {
             this.log(`lab ${name}: external device ${r.node}: ${r.message}`);
             if (!r.ok) throw new UserError(`cannot start lab ${name} (external device ${r.node} could not be restored: ${r.message})`, '`tsunagari cleanup` once the device is reachable');
